@@ -1,0 +1,19 @@
+// Module init for portsnare_native: registers each native class and function.
+// Everything here is loaded by src/sensors/native.ts and nowhere else.
+#include <napi.h>
+
+#include "tcp_trap.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  portsnare::TcpTrap::Init(env, exports);
+  exports.Set("finishConnection",
+              Napi::Function::New(env, portsnare::FinishConnection,
+                                  "finishConnection"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(portsnare_native, Init)

@@ -1,0 +1,31 @@
+/**
+ * @module cli/check-config
+ * `portsnare check-config`: the effective settings with where each came from, then every problem
+ * found; exit status 0 when a start would go ahead, 78 (EX_CONFIG) when it would refuse.
+ */
+import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
+import { loadStartupConfig } from '../config/startup-config.ts';
+import type { ParsedCommandLine } from './parse.ts';
+
+export const EXIT_CONFIG = 78;
+
+export async function checkConfigCommand(cmd: ParsedCommandLine, out: NodeJS.WritableStream): Promise<number> {
+  const startup = await loadStartupConfig({
+    modes: cmd.modes,
+    configPath: cmd.options['config'] as string | undefined,
+    defaultsPath: cmd.options['defaults-file'] as string | undefined,
+  });
+  const { loaded, ignore } = startup;
+  out.write(`# config: ${loaded.path ?? 'none found; built-in defaults (Debian portsentry.conf)'}\n`);
+  out.write(`# modes: ${startup.modes.map((m) => `-${m}`).join(' ') || '(none)'} (from ${startup.modesFrom})\n`);
+  out.write(`# ignore file: ${ignore.path}: ${ignore.entries.length} entries\n`);
+  for (const source of loaded.sources) {
+    const origin = source.origin === 'default' ? 'default' : `line ${source.origin.line}`;
+    out.write(`${`${source.key}="${source.value}"`.padEnd(60)} # ${origin}\n`);
+  }
+  const { diagnostics } = startup;
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  out.write(`\n# ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
+  for (const d of diagnostics) out.write(`${formatDiagnostic(d)}\n`);
+  return hasErrors(diagnostics) ? EXIT_CONFIG : 0;
+}

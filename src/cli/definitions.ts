@@ -1,0 +1,91 @@
+/**
+ * @module cli/definitions
+ * The commands and options portsnare accepts, as data: parsing, validation and the usage text all
+ * come from here (npm's CLI does the same), so help can never drift from behaviour.
+ */
+import type { Mode } from '../detect/probe.ts';
+
+export interface OptionDefinition {
+  name: string;
+  short?: string;
+  type: 'boolean' | 'string';
+  valueName?: string;
+  description: string;
+}
+
+export interface CommandDefinition {
+  name: string;
+  summary: string;
+  /** Accepts PortSentry's one-token mode flags (-tcp, -udp...). */
+  takesModes: boolean;
+  options: OptionDefinition[];
+}
+
+export const LEGACY_MODE_FLAGS: Readonly<Record<string, Mode>> = {
+  '-tcp': 'tcp',
+  '-udp': 'udp',
+  '-stcp': 'stcp',
+  '-sudp': 'sudp',
+  '-atcp': 'atcp',
+  '-audp': 'audp',
+};
+
+const CONFIG: OptionDefinition = {
+  name: 'config',
+  short: 'c',
+  type: 'string',
+  valueName: 'PATH',
+  description: 'portsentry.conf to read (default /etc/portsentry/portsentry.conf; built-in defaults if absent)',
+};
+const DEFAULTS_FILE: OptionDefinition = {
+  name: 'defaults-file',
+  type: 'string',
+  valueName: 'PATH',
+  description: 'Where TCP_MODE/UDP_MODE are read when no mode flag is given (default /etc/default/portsentry)',
+};
+const HELP: OptionDefinition = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
+
+export const COMMANDS: readonly CommandDefinition[] = [
+  {
+    name: 'run',
+    summary: 'Run the daemon (the default command)',
+    takesModes: true,
+    options: [
+      CONFIG,
+      DEFAULTS_FILE,
+      { name: 'foreground', short: 'f', type: 'boolean', description: 'Stay attached; log lines also go to stderr' },
+      { name: 'version', short: 'V', type: 'boolean', description: 'Print the version and exit' },
+      HELP,
+    ],
+  },
+  {
+    name: 'check-config',
+    summary: 'Print the effective settings and every problem found; exit non-zero on errors',
+    takesModes: true,
+    options: [CONFIG, DEFAULTS_FILE, HELP],
+  },
+];
+
+export function usage(): string {
+  const lines = [
+    'Usage: portsnare [-tcp] [-udp] [options]            run the daemon',
+    '       portsnare <command> [options]',
+    '',
+    'Modes (PortSentry flags; one TCP and one UDP mode may be combined):',
+    '  -tcp  -udp     classic: listen on TCP_PORTS / UDP_PORTS; a connection or datagram is a hit',
+    '  -stcp -sudp    stealth (not yet available)',
+    '  -atcp -audp    advanced (not yet available)',
+    '  Without a mode flag, TCP_MODE/UDP_MODE from the defaults file are used, else -tcp -udp.',
+    '',
+    'Commands:',
+  ];
+  for (const command of COMMANDS) lines.push(`  ${command.name.padEnd(14)} ${command.summary}`);
+  for (const command of COMMANDS) {
+    lines.push('', `Options of ${command.name}:`);
+    for (const option of command.options) {
+      const flag = `${option.short ? `-${option.short}, ` : '    '}--${option.name}${option.valueName ? ` ${option.valueName}` : ''}`;
+      lines.push(`  ${flag.padEnd(28)} ${option.description}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

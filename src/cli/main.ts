@@ -1,0 +1,52 @@
+/**
+ * @module cli/main
+ * The entry point: parses the command line, runs one command, and turns its result into an exit
+ * status. Exit statuses: 0 success, 1 failure at run time, 64 usage error, 78 configuration error.
+ */
+import { ErrorCodes, PortsnareError, describeError } from '../errors.ts';
+import { PORTSNARE_VERSION, PORTSENTRY_COMPAT_VERSION } from '../version.ts';
+import { checkConfigCommand } from './check-config.ts';
+import { usage } from './definitions.ts';
+import { parseCommandLine } from './parse.ts';
+import { runCommandLine } from './run.ts';
+
+export const EXIT_USAGE = 64;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) {
+      process.stderr.write(`portsnare: ${err.message}\n\n${usage()}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (cmd.options['help']) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (cmd.options['version']) {
+    process.stdout.write(`portsnare ${PORTSNARE_VERSION} (PortSentry ${PORTSENTRY_COMPAT_VERSION} compatible)\n`);
+    return 0;
+  }
+  switch (cmd.command.name) {
+    case 'check-config':
+      return checkConfigCommand(cmd, process.stdout);
+    default:
+      return runCommandLine(cmd);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // A stopped daemon exits even if some library left a handle open.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`portsnare: ${describeError(err)}\n`);
+    process.exitCode = 1;
+  },
+);

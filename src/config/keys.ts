@@ -1,0 +1,129 @@
+/**
+ * @module config/keys
+ * Every configuration key portsnare understands: PortSentry 1.2's keys with Debian's shipped values as
+ * the built-in defaults, plus the keys portsnare adds for what 1.2 hard-coded. This table drives the
+ * reader, the validation, `check-config` output and the documentation.
+ */
+
+export type KeyKind =
+  | 'ports' // comma list of ports and a-b ranges
+  | 'count' // non-negative integer
+  | 'flag' // 0 / non-zero
+  | 'block' // 0, 1 or 2
+  | 'path' // absolute file path
+  | 'template' // command or hosts.deny template with $TARGET$/$PORT$/$MODE$
+  | 'text'; // free text
+
+export interface KeyDefinition {
+  name: string;
+  kind: KeyKind;
+  /** Built-in default as it would be written in the file (Debian 12's portsentry.conf, or ours). */
+  default: string;
+  description: string;
+  /** True for keys PortSentry 1.2 does not know. */
+  portsnareOnly?: boolean;
+  /** True when a SIGHUP cannot apply a change (the traps stay as they are). */
+  needsRestart?: boolean;
+}
+
+export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
+  {
+    name: 'TCP_PORTS',
+    kind: 'ports',
+    default:
+      '1,11,15,79,111,119,143,540,635,1080,1524,2000,5742,6667,12345,12346,20034,27665,31337,32771,32772,32773,32774,40421,49724,54320',
+    description: 'Ports watched by -tcp and -stcp',
+    needsRestart: true,
+  },
+  {
+    name: 'UDP_PORTS',
+    kind: 'ports',
+    default:
+      '1,7,9,69,161,162,513,635,640,641,700,37444,34555,31335,32770,32771,32772,32773,32774,31337,54321',
+    description: 'Ports watched by -udp and -sudp',
+    needsRestart: true,
+  },
+  { name: 'ADVANCED_PORTS_TCP', kind: 'count', default: '1024', description: '-atcp watches ports below this' },
+  { name: 'ADVANCED_PORTS_UDP', kind: 'count', default: '1024', description: '-audp watches ports below this' },
+  { name: 'ADVANCED_EXCLUDE_TCP', kind: 'ports', default: '113,139', description: 'Ports -atcp never reacts to' },
+  {
+    name: 'ADVANCED_EXCLUDE_UDP',
+    kind: 'ports',
+    default: '520,138,137,67',
+    description: 'Ports -audp never reacts to',
+  },
+  {
+    name: 'IGNORE_FILE',
+    kind: 'path',
+    default: '/etc/portsentry/portsentry.ignore',
+    description: 'Addresses and CIDR blocks never acted on',
+  },
+  {
+    name: 'HISTORY_FILE',
+    kind: 'path',
+    default: '/var/lib/portsentry/portsentry.history',
+    description: 'Every blocked host, appended forever (read by fail2ban)',
+  },
+  {
+    name: 'BLOCKED_FILE',
+    kind: 'path',
+    default: '/var/lib/portsentry/portsentry.blocked',
+    description: 'Base name of the per-mode blocked files (.tcp, .udp, ...)',
+  },
+  { name: 'RESOLVE_HOST', kind: 'flag', default: '0', description: 'Reverse-resolve attackers for the logs' },
+  { name: 'BLOCK_UDP', kind: 'block', default: '0', description: '0 log only, 1 block, 2 run KILL_RUN_CMD only' },
+  { name: 'BLOCK_TCP', kind: 'block', default: '0', description: '0 log only, 1 block, 2 run KILL_RUN_CMD only' },
+  {
+    name: 'KILL_ROUTE',
+    kind: 'template',
+    default: '/sbin/route add -host $TARGET$ reject',
+    description: 'Command that drops the attacker (run without a shell)',
+  },
+  {
+    name: 'KILL_HOSTS_DENY',
+    kind: 'template',
+    default: 'ALL: $TARGET$ : DENY',
+    description: 'Line added to HOSTS_DENY_FILE',
+  },
+  { name: 'KILL_RUN_CMD', kind: 'template', default: '', description: 'Extra command run on a block' },
+  {
+    name: 'KILL_RUN_CMD_FIRST',
+    kind: 'flag',
+    default: '0',
+    description: 'Non-zero: run KILL_RUN_CMD before the other actions',
+  },
+  { name: 'SCAN_TRIGGER', kind: 'count', default: '0', description: 'Hits from one host before it is acted on' },
+  { name: 'PORT_BANNER', kind: 'text', default: '', description: 'Text sent to classic-mode hits' },
+  {
+    name: 'HOSTS_DENY_FILE',
+    kind: 'path',
+    default: '/etc/hosts.deny',
+    description: 'File KILL_HOSTS_DENY lines go to',
+    portsnareOnly: true,
+  },
+  {
+    name: 'SYSLOG_SOCKET',
+    kind: 'path',
+    default: '/dev/log',
+    description: 'Unix datagram socket of the syslog daemon',
+    portsnareOnly: true,
+    needsRestart: true,
+  },
+  {
+    name: 'SYSLOG_IDENT',
+    kind: 'text',
+    default: 'portsnare',
+    description: 'Syslog tag; set "portsentry" to keep old log filters working',
+    portsnareOnly: true,
+  },
+  {
+    name: 'STATE_DIR',
+    kind: 'path',
+    default: '/var/lib/portsnare',
+    description: 'Where the daemon keeps everything besides the classic files',
+    portsnareOnly: true,
+    needsRestart: true,
+  },
+];
+
+export const KEYS_BY_NAME: ReadonlyMap<string, KeyDefinition> = new Map(KEY_DEFINITIONS.map((k) => [k.name, k]));

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfText } from './conf-file.ts';
+import { formatDiagnostic } from './diagnostic.ts';
+import { KEY_DEFINITIONS } from './keys.ts';
+import { loadSettings, settingsFromConf } from './settings.ts';
+
+const F = '/t/portsentry.conf';
+const load = (text: string) => settingsFromConf(parseConfText(F, text));
+const problems = (text: string) => load(text).diagnostics.map(formatDiagnostic);
+
+test('built-in defaults are Debian 12 portsentry.conf', () => {
+  const { settings, diagnostics } = settingsFromConf(null);
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(
+    settings.tcpPorts,
+    [1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345, 12346, 20034, 27665, 31337, 32771, 32772, 32773, 32774, 40421, 49724, 54320],
+  );
+  assert.deepEqual(settings.udpPorts, [1, 7, 9, 69, 161, 162, 513, 635, 640, 641, 700, 37444, 34555, 31335, 32770, 32771, 32772, 32773, 32774, 31337, 54321]);
+  assert.equal(settings.advancedPortsTcp, 1024);
+  assert.deepEqual(settings.advancedExcludeUdp, [520, 138, 137, 67]);
+  assert.equal(settings.ignoreFile, '/etc/portsentry/portsentry.ignore');
+  assert.equal(settings.historyFile, '/var/lib/portsentry/portsentry.history');
+  assert.equal(settings.blockedFile, '/var/lib/portsentry/portsentry.blocked');
+  assert.equal(settings.blockTcp, 0);
+  assert.equal(settings.blockUdp, 0);
+  assert.equal(settings.resolveHost, false);
+  assert.equal(settings.killRoute?.text, '/sbin/route add -host $TARGET$ reject');
+  assert.deepEqual(settings.killRoute?.steps, [['/sbin/route', 'add', '-host', '$TARGET$', 'reject']]);
+  assert.equal(settings.killHostsDeny, 'ALL: $TARGET$ : DENY');
+  assert.equal(settings.killRunCmd, null);
+  assert.equal(settings.scanTrigger, 0);
+  assert.equal(settings.portBanner, null);
+  assert.equal(settings.hostsDenyFile, '/etc/hosts.deny');
+  assert.equal(settings.syslogSocket, '/dev/log');
+  assert.equal(settings.syslogIdent, 'portsnare');
+  assert.equal(settings.stateDir, '/var/lib/portsnare');
+});
+
+test('every key of PortSentry 1.2 is known', () => {
+  const keys = new Set(KEY_DEFINITIONS.map((k) => k.name));
+  for (const key of ['TCP_PORTS', 'UDP_PORTS', 'ADVANCED_PORTS_TCP', 'ADVANCED_PORTS_UDP', 'ADVANCED_EXCLUDE_TCP', 'ADVANCED_EXCLUDE_UDP', 'IGNORE_FILE', 'HISTORY_FILE', 'BLOCKED_FILE', 'RESOLVE_HOST', 'BLOCK_UDP', 'BLOCK_TCP', 'KILL_ROUTE', 'KILL_HOSTS_DENY', 'KILL_RUN_CMD', 'KILL_RUN_CMD_FIRST', 'SCAN_TRIGGER', 'PORT_BANNER']) {
+    assert.ok(keys.has(key), key);
+  }
+});
+
+test('2.x port ranges are expanded; spaces after commas work as in 1.2', () => {
+  const { settings, diagnostics } = load('TCP_PORTS="1-3, 10,20-21"\n');
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(settings.tcpPorts, [1, 2, 3, 10, 20, 21]);
+});
+
+test('bad ports are errors with file, line and key', () => {
+  assert.deepEqual(problems('\nTCP_PORTS="1,abc,3"'), [
+    `error: ${F}:2: TCP_PORTS: "abc" is not a port or a range a-b (PortSentry 1.2 would have watched a random port)`,
+  ]);
+  assert.deepEqual(problems('UDP_PORTS="0"'), [`error: ${F}:1: UDP_PORTS: port 0 in "0" is out of range 1-65535`]);
+  assert.deepEqual(problems('UDP_PORTS="70000"'), [`error: ${F}:1: UDP_PORTS: port 70000 in "70000" is out of range 1-65535`]);
+  assert.deepEqual(problems('UDP_PORTS="20-10"'), [`error: ${F}:1: UDP_PORTS: range "20-10" runs backwards`]);
+  assert.deepEqual(problems('UDP_PORTS="-5"'), [
+    `error: ${F}:1: UDP_PORTS: "-5" is not a port or a range a-b (PortSentry 1.2 would have watched a random port)`,
+  ]);
+});
+
+test('over 64 ports is accepted with a warning that 1.2 would not', () => {
+  const list = Array.from({ length: 70 }, (_, i) => i + 1).join(',');
+  const loaded = load(`TCP_PORTS="${list}"`);
+  assert.equal(loaded.settings.tcpPorts.length, 70);
+  assert.deepEqual(loaded.diagnostics.map(formatDiagnostic), [
+    `warning: ${F}:1: TCP_PORTS: 70 entries: PortSentry 1.2 would silently use only the first 64; portsnare uses them all`,
+  ]);
+});
+
+test('numbers, block levels and paths are checked', () => {
+  assert.deepEqual(problems('SCAN_TRIGGER="x"'), [`error: ${F}:1: SCAN_TRIGGER: "x" is not a whole number (PortSentry 1.2 would read it as 0)`]);
+  assert.deepEqual(problems('BLOCK_TCP="3"'), [`error: ${F}:1: BLOCK_TCP: must be 0, 1 or 2, not 3 (PortSentry 1.2 would silently not block)`]);
+  assert.deepEqual(problems('HISTORY_FILE="var/x"'), [`error: ${F}:1: HISTORY_FILE: "var/x" is not an absolute path`]);
+  assert.deepEqual(problems('SYSLOG_IDENT="port sentry"'), [`error: ${F}:1: SYSLOG_IDENT: must be 1-32 letters, digits, ".", "_" or "-"`]);
+});
+
+test('templates: $TARGET$ is required where 1.2 required it, shell syntax is refused', () => {
+  assert.deepEqual(problems('KILL_ROUTE="/sbin/route add -host reject"'), [
+    `error: ${F}:1: KILL_ROUTE: has no $TARGET$ macro, so it could never block anyone`,
+  ]);
+  assert.deepEqual(problems('KILL_HOSTS_DENY="ALL: everyone"'), [
+    `error: ${F}:1: KILL_HOSTS_DENY: has no $TARGET$ macro, so it could never block anyone`,
+  ]);
+  const [redirect] = problems('KILL_RUN_CMD="/bin/echo $TARGET$ >> /tmp/x"');
+  assert.match(redirect ?? '', /^error: \/t\/portsentry.conf:1: KILL_RUN_CMD: a redirection ">" needs a shell/);
+  assert.deepEqual(problems('KILL_RUN_CMD="/bin/logger scan from $TARGET$ on $PORT$"'), []);
+});
+
+test('blocking with nothing to run is a warning', () => {
+  assert.deepEqual(problems('BLOCK_UDP="2"'), [`warning: ${F}:1: BLOCK_UDP: is 2 but KILL_RUN_CMD is empty, so nothing will run`]);
+});
+
+test('loadSettings: no file at the default path means defaults; a named missing file is an error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-settings-'));
+  const missing = join(dir, 'nope.conf');
+  const explicit = await loadSettings(missing);
+  assert.deepEqual(explicit.diagnostics.map(formatDiagnostic), [`error: ${missing}: no such file`]);
+  const path = join(dir, 'portsentry.conf');
+  await writeFile(path, 'SCAN_TRIGGER="3"\n');
+  const found = await loadSettings(path);
+  assert.equal(found.path, path);
+  assert.equal(found.settings.scanTrigger, 3);
+  assert.deepEqual(found.sources.find((s) => s.key === 'SCAN_TRIGGER')?.origin, { file: path, line: 1 });
+});

@@ -1,0 +1,210 @@
+/**
+ * @module config/settings
+ * The effective settings: built-in defaults (Debian's portsentry.conf) overlaid with a parsed
+ * portsentry.conf, each value checked, each problem reported with file, line and key. Also loads the
+ * file from disk: no file at the default path means built-in defaults; a named file must exist.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { systemErrorCode } from '../errors.ts';
+import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from '../respond/command-template.ts';
+import { parseConfText, type ConfFile } from './conf-file.ts';
+import type { Diagnostic } from './diagnostic.ts';
+import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
+import { parsePortList } from './port-list.ts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
+
+export type BlockLevel = 0 | 1 | 2;
+
+export interface Settings {
+  tcpPorts: number[];
+  udpPorts: number[];
+  advancedPortsTcp: number;
+  advancedPortsUdp: number;
+  advancedExcludeTcp: number[];
+  advancedExcludeUdp: number[];
+  ignoreFile: string;
+  historyFile: string;
+  blockedFile: string;
+  resolveHost: boolean;
+  blockTcp: BlockLevel;
+  blockUdp: BlockLevel;
+  killRoute: CommandTemplate | null;
+  killHostsDeny: string | null;
+  killRunCmd: CommandTemplate | null;
+  killRunCmdFirst: boolean;
+  scanTrigger: number;
+  portBanner: string | null;
+  hostsDenyFile: string;
+  syslogSocket: string;
+  syslogIdent: string;
+  stateDir: string;
+}
+
+/** Where each effective value came from, for check-config. */
+export interface SettingSource {
+  key: string;
+  value: string;
+  origin: 'default' | { file: string; line: number };
+}
+
+export interface LoadedSettings {
+  /** Path of the file read, or null when running on built-in defaults. */
+  path: string | null;
+  settings: Settings;
+  sources: SettingSource[];
+  diagnostics: Diagnostic[];
+}
+
+function toInteger(text: string): number | null {
+  const trimmed = text.trim();
+  return /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : null;
+}
+
+/** Builds settings from a parsed file (or from nothing: pure defaults). */
+export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
+  const diagnostics: Diagnostic[] = conf ? [...conf.diagnostics] : [];
+  const sources: SettingSource[] = [];
+  const file = conf?.path ?? '(built-in defaults)';
+
+  const raw = (def: KeyDefinition): { value: string; line: number } => {
+    const entry = conf?.entries.get(def.name);
+    if (entry) {
+      sources.push({ key: def.name, value: entry.value, origin: { file, line: entry.line } });
+      return { value: entry.value, line: entry.line };
+    }
+    sources.push({ key: def.name, value: def.default, origin: 'default' });
+    return { value: def.default, line: 0 };
+  };
+  const problem = (severity: Diagnostic['severity'], line: number, key: string, message: string) =>
+    diagnostics.push({ severity, file, line, key, message });
+
+  const values = new Map<string, unknown>();
+  for (const def of KEY_DEFINITIONS) {
+    const { value, line } = raw(def);
+    switch (def.kind) {
+      case 'ports': {
+        const result = parsePortList(value);
+        result.errors.forEach((e) => problem('error', line, def.name, e));
+        result.warnings.forEach((w) => problem('warning', line, def.name, w));
+        values.set(def.name, result.ports);
+        break;
+      }
+      case 'count':
+      case 'flag':
+      case 'block': {
+        const n = toInteger(value);
+        if (n === null) {
+          problem('error', line, def.name, `"${value}" is not a whole number (PortSentry 1.2 would read it as 0)`);
+          values.set(def.name, toInteger(def.default) ?? 0);
+        } else if (def.kind === 'block' && n > 2) {
+          problem('error', line, def.name, `must be 0, 1 or 2, not ${n} (PortSentry 1.2 would silently not block)`);
+          values.set(def.name, 0);
+        } else {
+          values.set(def.name, def.kind === 'flag' ? n !== 0 : n);
+        }
+        break;
+      }
+      case 'path':
+        if (!isAbsolute(value)) problem('error', line, def.name, `"${value}" is not an absolute path`);
+        values.set(def.name, value);
+        break;
+      case 'template':
+        values.set(def.name, value === '' ? null : value);
+        break;
+      case 'text':
+        values.set(def.name, value);
+        break;
+    }
+  }
+  const get = <T>(key: string): T => values.get(key) as T;
+  const lineOf = (key: string): number => conf?.entries.get(key)?.line ?? 0;
+
+  const commandTemplate = (key: string): CommandTemplate | null => {
+    const text = get<string | null>(key);
+    if (text === null) return null;
+    const parsed = parseCommandTemplate(text);
+    if (!parsed.ok) {
+      problem('error', lineOf(key), key, parsed.reason);
+      return null;
+    }
+    return parsed.template;
+  };
+
+  const settings: Settings = {
+    tcpPorts: get('TCP_PORTS'),
+    udpPorts: get('UDP_PORTS'),
+    advancedPortsTcp: get('ADVANCED_PORTS_TCP'),
+    advancedPortsUdp: get('ADVANCED_PORTS_UDP'),
+    advancedExcludeTcp: get('ADVANCED_EXCLUDE_TCP'),
+    advancedExcludeUdp: get('ADVANCED_EXCLUDE_UDP'),
+    ignoreFile: get('IGNORE_FILE'),
+    historyFile: get('HISTORY_FILE'),
+    blockedFile: get('BLOCKED_FILE'),
+    resolveHost: get('RESOLVE_HOST'),
+    blockTcp: get('BLOCK_TCP'),
+    blockUdp: get('BLOCK_UDP'),
+    killRoute: commandTemplate('KILL_ROUTE'),
+    killHostsDeny: get('KILL_HOSTS_DENY'),
+    killRunCmd: commandTemplate('KILL_RUN_CMD'),
+    killRunCmdFirst: get('KILL_RUN_CMD_FIRST'),
+    scanTrigger: get('SCAN_TRIGGER'),
+    portBanner: get<string>('PORT_BANNER') === '' ? null : get('PORT_BANNER'),
+    hostsDenyFile: get('HOSTS_DENY_FILE'),
+    syslogSocket: get('SYSLOG_SOCKET'),
+    syslogIdent: get('SYSLOG_IDENT'),
+    stateDir: get('STATE_DIR'),
+  };
+
+  for (const key of ['KILL_ROUTE', 'KILL_HOSTS_DENY'] as const) {
+    const text = get<string | null>(key);
+    if (text !== null && !hasTargetMacro(text)) {
+      problem('error', lineOf(key), key, 'has no $TARGET$ macro, so it could never block anyone');
+    }
+  }
+  if (!/^[A-Za-z0-9._-]{1,32}$/.test(settings.syslogIdent)) {
+    problem('error', lineOf('SYSLOG_IDENT'), 'SYSLOG_IDENT', 'must be 1-32 letters, digits, ".", "_" or "-"');
+  }
+  for (const [key, level] of [
+    ['BLOCK_TCP', settings.blockTcp],
+    ['BLOCK_UDP', settings.blockUdp],
+  ] as const) {
+    if (level === 1 && !settings.killRoute && !settings.killHostsDeny && !settings.killRunCmd) {
+      problem('warning', lineOf(key), key, 'is 1 but KILL_ROUTE, KILL_HOSTS_DENY and KILL_RUN_CMD are all empty');
+    }
+    if (level === 2 && !settings.killRunCmd) {
+      problem('warning', lineOf(key), key, 'is 2 but KILL_RUN_CMD is empty, so nothing will run');
+    }
+  }
+  return { path: conf?.path ?? null, settings, sources, diagnostics };
+}
+
+/**
+ * Reads the config. `explicitPath` is what --config named (a missing file is then an error);
+ * without it the default path is tried and its absence means built-in defaults.
+ */
+export async function loadSettings(explicitPath: string | undefined): Promise<LoadedSettings> {
+  const path = explicitPath ?? DEFAULT_CONFIG_PATH;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = systemErrorCode(err);
+    if (code === 'ENOENT' && explicitPath === undefined) return settingsFromConf(null);
+    const loaded = settingsFromConf(null);
+    loaded.diagnostics.push({
+      severity: 'error',
+      file: path,
+      line: 0,
+      message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`,
+    });
+    return loaded;
+  }
+  return settingsFromConf(parseConfText(path, text));
+}
+
+/** Path of a mode's blocked file: BLOCKED_FILE plus the mode, as in 1.2 (`portsentry.blocked.tcp`). */
+export function blockedFilePath(settings: Settings, mode: string): string {
+  return `${settings.blockedFile}.${mode}`;
+}

@@ -1,0 +1,39 @@
+/**
+ * @module report/alert-log
+ * Where log messages go: formatted once (report/messages), published on the `portsnare:message`
+ * diagnostics channel, sent to syslog, and in the foreground also written to stderr.
+ */
+import { channels } from '../diagnostics.ts';
+import { formatMessage, type LogMessage } from './messages.ts';
+import { formatSyslogRecord, syslogTimestamp, type SyslogWriter } from './syslog.ts';
+
+export interface AlertLog {
+  log(message: LogMessage): void;
+  close(): void;
+}
+
+export interface AlertLogOptions {
+  ident: string;
+  pid?: number;
+  syslog: SyslogWriter | null;
+  /** Mirror every line to this stream (stderr in --foreground). */
+  mirror?: NodeJS.WritableStream | null;
+  now?: () => Date;
+}
+
+export function createAlertLog(opts: AlertLogOptions): AlertLog {
+  const pid = opts.pid ?? process.pid;
+  const now = opts.now ?? (() => new Date());
+  return {
+    log(message) {
+      const text = formatMessage(message);
+      const date = now();
+      if (channels.message.hasSubscribers) channels.message.publish({ message, text });
+      opts.syslog?.write(formatSyslogRecord(text, { ident: opts.ident, pid, date }));
+      opts.mirror?.write(`${syslogTimestamp(date)} ${opts.ident}[${pid}]: ${text}\n`);
+    },
+    close() {
+      opts.syslog?.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * @module report/messages
+ * Every line portsnare logs, as a discriminated union on `kind`, and exactly one formatter per kind.
+ * The PortSentry 1.2 texts are reproduced byte for byte (see shared/reference/portsentry.md §4.1),
+ * including their quirks: the period in the classic "already blocked" line, the missing period in
+ * "Attempting to continue", and the leading space of the NULL-scan label. Adding a kind without a
+ * formatter does not compile.
+ */
+import type { Protocol } from '../detect/probe.ts';
+
+type Proto = Protocol;
+const P = (p: Proto): string => p.toUpperCase();
+
+export type LogMessage =
+  // --- startup, configuration and shutdown ---
+  | { kind: 'starting'; version: string }
+  | { kind: 'configProblem'; severity: 'error' | 'warning'; where: string; text: string }
+  | { kind: 'portsMissing'; protocol: Proto }
+  | { kind: 'noPorts'; protocol: Proto }
+  | { kind: 'listen'; protocol: Proto; port: number }
+  | { kind: 'bindFailed'; protocol: Proto; port: number }
+  | { kind: 'bindFailedFamily'; protocol: Proto; family: 4 | 6; port: number; reason: string }
+  | { kind: 'ipv6Unavailable'; protocol: Proto; reason: string }
+  | { kind: 'bindNone'; protocol: Proto }
+  | { kind: 'active' }
+  | { kind: 'modeNotImplemented'; mode: string }
+  | { kind: 'reloaded'; configPath: string; ignoreEntries: number; localAddresses: number }
+  | { kind: 'reloadFailed'; reason: string }
+  | { kind: 'reloadNeedsRestart'; key: string }
+  | { kind: 'shuttingDownSecurity' }
+  | { kind: 'shuttingDownAdmin' }
+  // --- files ---
+  | { kind: 'blockedFileOpenFailed'; path: string }
+  | { kind: 'historyFileOpenFailed'; path: string }
+  | { kind: 'blockedFileDeleteFailed'; path: string }
+  | { kind: 'fileWriteFailed'; path: string; reason: string }
+  // --- detection ---
+  | { kind: 'connect'; protocol: Proto; host: string; address: string; port: number }
+  | { kind: 'acceptFailed'; port: number }
+  | { kind: 'sensorError'; protocol: Proto; port: number; reason: string }
+  // --- response ---
+  | { kind: 'alreadyBlockedClassic'; address: string }
+  | { kind: 'ignoringResponse'; protocol: Proto }
+  | { kind: 'blockedWrappers'; address: string; line: string }
+  | { kind: 'blockedRoute'; address: string; command: string }
+  | { kind: 'externalCommand'; address: string; command: string }
+  | { kind: 'couldNotBlockClassic'; address: string }
+  | { kind: 'blockError'; address: string }
+  | { kind: 'runCommandError'; address: string }
+  | { kind: 'hostsDenyOpenFailed'; path: string }
+  | { kind: 'hostsDenyBlockError'; address: string }
+  | { kind: 'actionFailedDetail'; key: string; address: string; reason: string };
+
+export type LogKind = LogMessage['kind'];
+
+type Formatters = { [K in LogKind]: (m: Extract<LogMessage, { kind: K }>) => string };
+
+const formatters: Formatters = {
+  starting: (m) => `adminalert: PortSentry ${m.version} is starting.`,
+  configProblem: (m) => `adminalert: ${m.severity === 'error' ? 'ERROR' : 'WARNING'}: ${m.where}: ${m.text}`,
+  portsMissing: (m) => `adminalert: ERROR: Could not read ${P(m.protocol)}_PORTS option from config file`,
+  noPorts: (m) => `adminalert: ERROR: No ${P(m.protocol)} ports supplied in config file. Aborting`,
+  listen: (m) => `adminalert: Going into listen mode on ${P(m.protocol)} port: ${m.port}`,
+  bindFailed: (m) => `adminalert: ERROR: could not bind ${P(m.protocol)} socket: ${m.port}. Attempting to continue`,
+  bindFailedFamily: (m) =>
+    `adminalert: ERROR: could not bind IPv${m.family} ${P(m.protocol)} socket: ${m.port} (${m.reason}). Attempting to continue`,
+  ipv6Unavailable: (m) => `adminalert: WARNING: IPv6 ${P(m.protocol)} traps unavailable (${m.reason}); watching IPv4 only`,
+  bindNone: (m) => `adminalert: ERROR: could not bind ANY ${P(m.protocol)} sockets. Shutting down.`,
+  active: () => 'adminalert: PortSentry is now active and listening.',
+  modeNotImplemented: (m) => `adminalert: ERROR: mode -${m.mode} is not available in this version of portsnare. Shutting down.`,
+  reloaded: (m) =>
+    `adminalert: Reloaded configuration from ${m.configPath}: ${m.ignoreEntries} ignore entries, ${m.localAddresses} local addresses.`,
+  reloadFailed: (m) => `adminalert: ERROR: Reload failed, keeping the previous configuration: ${m.reason}`,
+  reloadNeedsRestart: (m) => `adminalert: WARNING: ${m.key} changed; the new value takes effect on restart.`,
+  shuttingDownSecurity: () => 'securityalert: PortSentry is shutting down',
+  shuttingDownAdmin: () => 'adminalert: PortSentry is shutting down',
+  blockedFileOpenFailed: (m) => `adminalert: ERROR: Cannot open blocked file: ${m.path}.`,
+  historyFileOpenFailed: (m) => `adminalert: ERROR: Cannot open history file: ${m.path}.`,
+  blockedFileDeleteFailed: (m) => `adminalert: ERROR: Cannot delete blocked file on startup: ${m.path}.`,
+  fileWriteFailed: (m) => `adminalert: ERROR: Cannot write ${m.path}: ${m.reason}`,
+  connect: (m) => `attackalert: Connect from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port}`,
+  acceptFailed: (m) => `attackalert: Possible stealth scan from unknown host to TCP port: ${m.port} (accept failed)`,
+  sensorError: (m) => `adminalert: ERROR: ${P(m.protocol)} trap on port ${m.port}: ${m.reason}`,
+  alreadyBlockedClassic: (m) => `attackalert: Host: ${m.address} is already blocked. Ignoring`,
+  ignoringResponse: (m) => `attackalert: Ignoring ${P(m.protocol)} response per configuration file setting.`,
+  blockedWrappers: (m) => `attackalert: Host ${m.address} has been blocked via wrappers with string: "${m.line}"`,
+  blockedRoute: (m) =>
+    `attackalert: Host ${m.address} has been blocked via dropped route using command: "${m.command}"`,
+  externalCommand: (m) =>
+    `attackalert: External command run for host: ${m.address} using command: "${m.command}"`,
+  couldNotBlockClassic: (m) => `attackalert: ERROR: Could not block host ${m.address} !!`,
+  blockError: (m) => `adminalert: ERROR: There was an error trying to block host (exec fail) ${m.address}`,
+  runCommandError: (m) => `adminalert: ERROR: There was an error trying to run command (exec fail) ${m.address}`,
+  hostsDenyOpenFailed: (m) => `adminalert: cannot open hosts.deny file: ${m.path} for blocking.`,
+  hostsDenyBlockError: (m) => `securityalert: ERROR: There was an error trying to block host ${m.address}`,
+  actionFailedDetail: (m) => `adminalert: ERROR: ${m.key} for host ${m.address} failed: ${m.reason}`,
+};
+
+/** The syslog message text (after `ident[pid]: `) of a log message. */
+export function formatMessage(m: LogMessage): string {
+  const format = formatters[m.kind] as (m: LogMessage) => string;
+  return format(m);
+}
