@@ -9,7 +9,10 @@ import type { ParsedCommandLine } from './parse.ts';
 
 export const EXIT_CONFIG = 78;
 
-export async function checkConfigCommand(cmd: ParsedCommandLine, out: NodeJS.WritableStream): Promise<number> {
+export async function checkConfigCommand(
+  cmd: ParsedCommandLine,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const startup = await loadStartupConfig({
     modes: cmd.modes,
     configPath: cmd.options['config'] as string | undefined,
@@ -17,7 +20,9 @@ export async function checkConfigCommand(cmd: ParsedCommandLine, out: NodeJS.Wri
   });
   const { loaded, ignore } = startup;
   out.write(`# config: ${loaded.path ?? 'none found; built-in defaults (Debian portsentry.conf)'}\n`);
-  out.write(`# modes: ${startup.modes.map((m) => `-${m}`).join(' ') || '(none)'} (from ${startup.modesFrom})\n`);
+  out.write(
+    `# modes: ${startup.modes.map((m) => `-${m}`).join(' ') || '(none)'} (from ${startup.modesFrom})\n`,
+  );
   out.write(`# ignore file: ${ignore.path}: ${ignore.entries.length} entries\n`);
   for (const source of loaded.sources) {
     const origin = source.origin === 'default' ? 'default' : `line ${source.origin.line}`;

@@ -35,13 +35,15 @@ const CONFIG: OptionDefinition = {
   short: 'c',
   type: 'string',
   valueName: 'PATH',
-  description: 'portsentry.conf to read (default /etc/portsentry/portsentry.conf; built-in defaults if absent)',
+  description:
+    'portsentry.conf to read (default /etc/portsentry/portsentry.conf; built-in defaults if absent)',
 };
 const DEFAULTS_FILE: OptionDefinition = {
   name: 'defaults-file',
   type: 'string',
   valueName: 'PATH',
-  description: 'Where TCP_MODE/UDP_MODE are read when no mode flag is given (default /etc/default/portsentry)',
+  description:
+    'Where TCP_MODE/UDP_MODE are read when no mode flag is given (default /etc/default/portsentry)',
 };
 const HELP: OptionDefinition = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
 
@@ -53,7 +55,12 @@ export const COMMANDS: readonly CommandDefinition[] = [
     options: [
       CONFIG,
       DEFAULTS_FILE,
-      { name: 'foreground', short: 'f', type: 'boolean', description: 'Stay attached; log lines also go to stderr' },
+      {
+        name: 'foreground',
+        short: 'f',
+        type: 'boolean',
+        description: 'Stay attached; log lines also go to stderr',
+      },
       { name: 'version', short: 'V', type: 'boolean', description: 'Print the version and exit' },
       HELP,
     ],

@@ -28,7 +28,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd.options['version']) {
-    process.stdout.write(`portsnare ${PORTSNARE_VERSION} (PortSentry ${PORTSENTRY_COMPAT_VERSION} compatible)\n`);
+    process.stdout.write(
+      `portsnare ${PORTSNARE_VERSION} (PortSentry ${PORTSENTRY_COMPAT_VERSION} compatible)\n`,
+    );
     return 0;
   }
   switch (cmd.command.name) {

@@ -32,7 +32,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       remaining.push(token);
       continue;
     }
-    if (!command.takesModes) throw new PortsnareError(ErrorCodes.USAGE, `${command.name} takes no mode flag (${token})`);
+    if (!command.takesModes)
+      throw new PortsnareError(ErrorCodes.USAGE, `${command.name} takes no mode flag (${token})`);
     const clash = modes.find((m) => protocolOf(m) === protocolOf(mode));
     if (clash) {
       throw new PortsnareError(
@@ -52,7 +53,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
         command.options.map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
       ),
     });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values;
   } catch (err) {
     throw new PortsnareError(ErrorCodes.USAGE, (err as Error).message, { cause: err });
   }

@@ -30,7 +30,8 @@ export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
     configPath: cmd.options['config'] as string | undefined,
     defaultsPath: cmd.options['defaults-file'] as string | undefined,
   });
-  if (!isChild) for (const d of startup.diagnostics) process.stderr.write(`portsnare: ${formatDiagnostic(d)}\n`);
+  if (!isChild)
+    for (const d of startup.diagnostics) process.stderr.write(`portsnare: ${formatDiagnostic(d)}\n`);
   if (hasErrors(startup.diagnostics)) {
     const log = openLog(startup, null);
     log.log({ kind: 'starting', version: '1.2' });
@@ -39,7 +40,10 @@ export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
     log.log({ kind: 'shuttingDownAdmin' });
     log.close();
     const errors = startup.diagnostics.filter((d) => d.severity === 'error');
-    report(isChild, { error: errors.map((d) => `${diagnosticWhere(d)}: ${d.message}`).join('\n'), code: EXIT_CONFIG });
+    report(isChild, {
+      error: errors.map((d) => `${diagnosticWhere(d)}: ${d.message}`).join('\n'),
+      code: EXIT_CONFIG,
+    });
     return EXIT_CONFIG;
   }
   if (!foreground && !isChild) return daemonize();
@@ -48,7 +52,11 @@ export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
 
 function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): AlertLog {
   const { settings } = startup.loaded;
-  return createAlertLog({ ident: settings.syslogIdent, syslog: new SyslogWriter(settings.syslogSocket), mirror });
+  return createAlertLog({
+    ident: settings.syslogIdent,
+    syslog: new SyslogWriter(settings.syslogSocket),
+    mirror,
+  });
 }
 
 function report(isChild: boolean, message: ChildReport): void {

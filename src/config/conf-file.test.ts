@@ -44,15 +44,27 @@ test('the first occurrence of a key wins and the duplicate is reported with both
 
 test('each malformed line gets its own message with file, line and key', () => {
   const cases: [string, string][] = [
-    ['SCAN_TRIGGER=0', `error: ${F}:1: SCAN_TRIGGER: value is not in double quotes (PortSentry 1.2 silently skips this key)`],
+    [
+      'SCAN_TRIGGER=0',
+      `error: ${F}:1: SCAN_TRIGGER: value is not in double quotes (PortSentry 1.2 silently skips this key)`,
+    ],
     ['BLOCK_TCP="1', `error: ${F}:1: BLOCK_TCP: missing closing double quote`],
     ['BLOCK_TPC="1"', `warning: ${F}:1: BLOCK_TPC: unknown key, ignored (did you mean BLOCK_TCP?)`],
     ['FROBNICATE="1"', `warning: ${F}:1: FROBNICATE: unknown key, ignored`],
-    ['  TCP_PORTS="1"', `warning: ${F}:1: TCP_PORTS: line is indented; PortSentry 1.2 ignores it and so does portsnare`],
+    [
+      '  TCP_PORTS="1"',
+      `warning: ${F}:1: TCP_PORTS: line is indented; PortSentry 1.2 ignores it and so does portsnare`,
+    ],
     ['TCP_PORTS: "1"', `error: ${F}:1: TCP_PORTS: expected TCP_PORTS="value", found "TCP_PORTS: ""`],
-    ['PORT_BANNER="a\tb"', `warning: ${F}:1: PORT_BANNER: value contains a control character ("\\t"); it is cut there, as PortSentry 1.2 does`],
+    [
+      'PORT_BANNER="a\tb"',
+      `warning: ${F}:1: PORT_BANNER: value contains a control character ("\\t"); it is cut there, as PortSentry 1.2 does`,
+    ],
     ['BLOCK_UDP="1" junk', `warning: ${F}:1: BLOCK_UDP: text after the closing quote is ignored: "junk"`],
-    ['TCP_PORTS\t="1"', `warning: ${F}:1: TCP_PORTS: a tab between key and "=" makes PortSentry 1.2 ignore this line`],
+    [
+      'TCP_PORTS\t="1"',
+      `warning: ${F}:1: TCP_PORTS: a tab between key and "=" makes PortSentry 1.2 ignore this line`,
+    ],
     ['=oops', `error: ${F}:1: cannot read this line: expected KEY="value"`],
   ];
   for (const [line, expected] of cases) assert.deepEqual(messages(line), [expected], line);

@@ -23,6 +23,7 @@ export interface ConfFile {
 
 const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/;
 // PortSentry 1.2 ends a value at the first non-printable character.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
 
 function closestKey(name: string): string | undefined {
@@ -91,7 +92,12 @@ export function parseConfText(path: string, text: string): ConfFile {
     }
     const between = rest.slice(0, firstQuote);
     if (!/^[ \t]*=[ \t]*$/.test(between)) {
-      report('error', lineNo, key, `expected ${key}="value", found "${line.slice(0, key.length + firstQuote + 1)}"`);
+      report(
+        'error',
+        lineNo,
+        key,
+        `expected ${key}="value", found "${line.slice(0, key.length + firstQuote + 1)}"`,
+      );
       return;
     }
     if (between.startsWith('\t')) {
@@ -116,11 +122,21 @@ export function parseConfText(path: string, text: string): ConfFile {
       value = value.slice(0, cut.index);
     }
     if (trailing.trim() !== '' && !trailing.trimStart().startsWith('#')) {
-      report('warning', lineNo, key, `text after the closing quote is ignored: ${JSON.stringify(trailing.trim())}`);
+      report(
+        'warning',
+        lineNo,
+        key,
+        `text after the closing quote is ignored: ${JSON.stringify(trailing.trim())}`,
+      );
     }
     const first = entries.get(key);
     if (first) {
-      report('warning', lineNo, key, `duplicate key; the first one (line ${first.line}) wins, as in PortSentry 1.2`);
+      report(
+        'warning',
+        lineNo,
+        key,
+        `duplicate key; the first one (line ${first.line}) wins, as in PortSentry 1.2`,
+      );
       return;
     }
     entries.set(key, { key, value, line: lineNo });

@@ -26,9 +26,15 @@ export function parseDefaultsText(path: string, text: string): ModesFromDefaults
   text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '').trim();
     if (line === '' || line.startsWith('#')) return;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s#"']*))\s*(?:#.*)?$/.exec(line);
+    const match =
+      /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s#"']*))\s*(?:#.*)?$/.exec(line);
     if (!match) {
-      diagnostics.push({ severity: 'warning', file: path, line: index + 1, message: 'not a NAME="value" line; ignored' });
+      diagnostics.push({
+        severity: 'warning',
+        file: path,
+        line: index + 1,
+        message: 'not a NAME="value" line; ignored',
+      });
       return;
     }
     const name = match[1];
@@ -55,7 +61,12 @@ export function parseDefaultsText(path: string, text: string): ModesFromDefaults
     modes.push(value as Mode);
   }
   if (modes.length === 0 && !diagnostics.some((d) => d.severity === 'error')) {
-    diagnostics.push({ severity: 'error', file: path, line: 0, message: 'no modes: TCP_MODE and UDP_MODE are both empty' });
+    diagnostics.push({
+      severity: 'error',
+      file: path,
+      line: 0,
+      message: 'no modes: TCP_MODE and UDP_MODE are both empty',
+    });
   }
   return { path, modes, diagnostics };
 }
@@ -67,11 +78,19 @@ export async function loadModesFromDefaults(explicitPath: string | undefined): P
     return parseDefaultsText(path, await readFile(path, 'utf8'));
   } catch (err) {
     const code = systemErrorCode(err);
-    if (code === 'ENOENT' && explicitPath === undefined) return { path: null, modes: [...BUILT_IN_MODES], diagnostics: [] };
+    if (code === 'ENOENT' && explicitPath === undefined)
+      return { path: null, modes: [...BUILT_IN_MODES], diagnostics: [] };
     return {
       path,
       modes: [],
-      diagnostics: [{ severity: 'error', file: path, line: 0, message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}` }],
+      diagnostics: [
+        {
+          severity: 'error',
+          file: path,
+          line: 0,
+          message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`,
+        },
+      ],
     };
   }
 }

@@ -12,10 +12,22 @@ const F = '/etc/portsentry/portsentry.ignore';
 test('reads Debian static entries, IPv6, CIDR, comments and leading spaces', () => {
   const file = parseIgnoreText(
     F,
-    ['# header', '127.0.0.1/32', '0.0.0.0', '10.231.0.77/24   # office', '  192.0.2.1', '2001:db8::/32', '', '\t'].join('\n'),
+    [
+      '# header',
+      '127.0.0.1/32',
+      '0.0.0.0',
+      '10.231.0.77/24   # office',
+      '  192.0.2.1',
+      '2001:db8::/32',
+      '',
+      '\t',
+    ].join('\n'),
   );
   assert.deepEqual(file.diagnostics, []);
-  assert.deepEqual(file.entries.map((e) => e.line), [2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    file.entries.map((e) => e.line),
+    [2, 3, 4, 5, 6],
+  );
   const covers = (address: string) => file.entries.some((e) => cidrContains(e.cidr, address));
   assert.ok(covers('10.231.0.2'));
   assert.ok(covers('192.0.2.1'));
@@ -25,7 +37,10 @@ test('reads Debian static entries, IPv6, CIDR, comments and leading spaces', () 
 });
 
 test('unusable lines are reported with their line and skipped; /0 is honoured with a warning', () => {
-  const file = parseIgnoreText(F, ['10.0.0.1/33', 'attacker.example', '10/8', '1.2.3.4 5.6.7.8', '0.0.0.0/0'].join('\n'));
+  const file = parseIgnoreText(
+    F,
+    ['10.0.0.1/33', 'attacker.example', '10/8', '1.2.3.4 5.6.7.8', '0.0.0.0/0'].join('\n'),
+  );
   assert.deepEqual(file.diagnostics.map(formatDiagnostic), [
     `warning: ${F}:1: invalid netmask "/33" (expected /0 to /32); entry skipped`,
     `warning: ${F}:2: "attacker.example" is not an IPv4 or IPv6 address; entry skipped`,
@@ -43,7 +58,7 @@ test('a missing ignore file is a warning; an unreadable one is an error', async 
   assert.equal(missing.diagnostics[0]?.severity, 'warning');
   const dirAsFile = await loadIgnoreFile(dir);
   assert.equal(dirAsFile.diagnostics[0]?.severity, 'error');
-  assert.match(formatDiagnostic(dirAsFile.diagnostics[0]!), /cannot read: EISDIR/);
+  assert.match(formatDiagnostic(dirAsFile.diagnostics[0]), /cannot read: EISDIR/);
   const path = join(dir, 'portsentry.ignore');
   await writeFile(path, '192.0.2.0/24\n');
   await chmod(path, 0o600);

@@ -29,7 +29,12 @@ export function parseIgnoreText(path: string, text: string): IgnoreFile {
     const content = raw.replace(/#.*$/, '').trim();
     if (content === '') return;
     if (/\s/.test(content)) {
-      diagnostics.push({ severity: 'warning', file: path, line, message: `"${content}": one address per line; entry skipped` });
+      diagnostics.push({
+        severity: 'warning',
+        file: path,
+        line,
+        message: `"${content}": one address per line; entry skipped`,
+      });
       return;
     }
     const parsed = parseCidr(content);
@@ -70,7 +75,7 @@ export async function loadIgnoreFile(path: string): Promise<IgnoreFile> {
           file: path,
           line: 0,
           message: missing
-            ? 'no such file; only the host\'s own addresses are ignored'
+            ? "no such file; only the host's own addresses are ignored"
             : `cannot read: ${code ?? String(err)}`,
         },
       ],

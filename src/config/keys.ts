@@ -43,9 +43,24 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description: 'Ports watched by -udp and -sudp',
     needsRestart: true,
   },
-  { name: 'ADVANCED_PORTS_TCP', kind: 'count', default: '1024', description: '-atcp watches ports below this' },
-  { name: 'ADVANCED_PORTS_UDP', kind: 'count', default: '1024', description: '-audp watches ports below this' },
-  { name: 'ADVANCED_EXCLUDE_TCP', kind: 'ports', default: '113,139', description: 'Ports -atcp never reacts to' },
+  {
+    name: 'ADVANCED_PORTS_TCP',
+    kind: 'count',
+    default: '1024',
+    description: '-atcp watches ports below this',
+  },
+  {
+    name: 'ADVANCED_PORTS_UDP',
+    kind: 'count',
+    default: '1024',
+    description: '-audp watches ports below this',
+  },
+  {
+    name: 'ADVANCED_EXCLUDE_TCP',
+    kind: 'ports',
+    default: '113,139',
+    description: 'Ports -atcp never reacts to',
+  },
   {
     name: 'ADVANCED_EXCLUDE_UDP',
     kind: 'ports',
@@ -71,8 +86,18 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description: 'Base name of the per-mode blocked files (.tcp, .udp, ...)',
   },
   { name: 'RESOLVE_HOST', kind: 'flag', default: '0', description: 'Reverse-resolve attackers for the logs' },
-  { name: 'BLOCK_UDP', kind: 'block', default: '0', description: '0 log only, 1 block, 2 run KILL_RUN_CMD only' },
-  { name: 'BLOCK_TCP', kind: 'block', default: '0', description: '0 log only, 1 block, 2 run KILL_RUN_CMD only' },
+  {
+    name: 'BLOCK_UDP',
+    kind: 'block',
+    default: '0',
+    description: '0 log only, 1 block, 2 run KILL_RUN_CMD only',
+  },
+  {
+    name: 'BLOCK_TCP',
+    kind: 'block',
+    default: '0',
+    description: '0 log only, 1 block, 2 run KILL_RUN_CMD only',
+  },
   {
     name: 'KILL_ROUTE',
     kind: 'template',
@@ -92,7 +117,12 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: '0',
     description: 'Non-zero: run KILL_RUN_CMD before the other actions',
   },
-  { name: 'SCAN_TRIGGER', kind: 'count', default: '0', description: 'Hits from one host before it is acted on' },
+  {
+    name: 'SCAN_TRIGGER',
+    kind: 'count',
+    default: '0',
+    description: 'Hits from one host before it is acted on',
+  },
   { name: 'PORT_BANNER', kind: 'text', default: '', description: 'Text sent to classic-mode hits' },
   {
     name: 'HOSTS_DENY_FILE',
@@ -126,4 +156,6 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
   },
 ];
 
-export const KEYS_BY_NAME: ReadonlyMap<string, KeyDefinition> = new Map(KEY_DEFINITIONS.map((k) => [k.name, k]));
+export const KEYS_BY_NAME: ReadonlyMap<string, KeyDefinition> = new Map(
+  KEY_DEFINITIONS.map((k) => [k.name, k]),
+);

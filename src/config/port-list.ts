@@ -57,7 +57,9 @@ export function parsePortList(text: string): PortListResult {
   }
   if (duplicates.size > 0) {
     const list = [...duplicates].slice(0, 10).join(', ');
-    warnings.push(`port${duplicates.size > 1 ? 's' : ''} listed more than once: ${list}${duplicates.size > 10 ? ', ...' : ''}`);
+    warnings.push(
+      `port${duplicates.size > 1 ? 's' : ''} listed more than once: ${list}${duplicates.size > 10 ? ', ...' : ''}`,
+    );
   }
   return { ports, errors, warnings };
 }

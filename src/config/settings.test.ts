@@ -17,9 +17,18 @@ test('built-in defaults are Debian 12 portsentry.conf', () => {
   assert.deepEqual(diagnostics, []);
   assert.deepEqual(
     settings.tcpPorts,
-    [1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345, 12346, 20034, 27665, 31337, 32771, 32772, 32773, 32774, 40421, 49724, 54320],
+    [
+      1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345, 12346, 20034, 27665, 31337,
+      32771, 32772, 32773, 32774, 40421, 49724, 54320,
+    ],
   );
-  assert.deepEqual(settings.udpPorts, [1, 7, 9, 69, 161, 162, 513, 635, 640, 641, 700, 37444, 34555, 31335, 32770, 32771, 32772, 32773, 32774, 31337, 54321]);
+  assert.deepEqual(
+    settings.udpPorts,
+    [
+      1, 7, 9, 69, 161, 162, 513, 635, 640, 641, 700, 37444, 34555, 31335, 32770, 32771, 32772, 32773, 32774,
+      31337, 54321,
+    ],
+  );
   assert.equal(settings.advancedPortsTcp, 1024);
   assert.deepEqual(settings.advancedExcludeUdp, [520, 138, 137, 67]);
   assert.equal(settings.ignoreFile, '/etc/portsentry/portsentry.ignore');
@@ -42,7 +51,26 @@ test('built-in defaults are Debian 12 portsentry.conf', () => {
 
 test('every key of PortSentry 1.2 is known', () => {
   const keys = new Set(KEY_DEFINITIONS.map((k) => k.name));
-  for (const key of ['TCP_PORTS', 'UDP_PORTS', 'ADVANCED_PORTS_TCP', 'ADVANCED_PORTS_UDP', 'ADVANCED_EXCLUDE_TCP', 'ADVANCED_EXCLUDE_UDP', 'IGNORE_FILE', 'HISTORY_FILE', 'BLOCKED_FILE', 'RESOLVE_HOST', 'BLOCK_UDP', 'BLOCK_TCP', 'KILL_ROUTE', 'KILL_HOSTS_DENY', 'KILL_RUN_CMD', 'KILL_RUN_CMD_FIRST', 'SCAN_TRIGGER', 'PORT_BANNER']) {
+  for (const key of [
+    'TCP_PORTS',
+    'UDP_PORTS',
+    'ADVANCED_PORTS_TCP',
+    'ADVANCED_PORTS_UDP',
+    'ADVANCED_EXCLUDE_TCP',
+    'ADVANCED_EXCLUDE_UDP',
+    'IGNORE_FILE',
+    'HISTORY_FILE',
+    'BLOCKED_FILE',
+    'RESOLVE_HOST',
+    'BLOCK_UDP',
+    'BLOCK_TCP',
+    'KILL_ROUTE',
+    'KILL_HOSTS_DENY',
+    'KILL_RUN_CMD',
+    'KILL_RUN_CMD_FIRST',
+    'SCAN_TRIGGER',
+    'PORT_BANNER',
+  ]) {
     assert.ok(keys.has(key), key);
   }
 });
@@ -57,8 +85,12 @@ test('bad ports are errors with file, line and key', () => {
   assert.deepEqual(problems('\nTCP_PORTS="1,abc,3"'), [
     `error: ${F}:2: TCP_PORTS: "abc" is not a port or a range a-b (PortSentry 1.2 would have watched a random port)`,
   ]);
-  assert.deepEqual(problems('UDP_PORTS="0"'), [`error: ${F}:1: UDP_PORTS: port 0 in "0" is out of range 1-65535`]);
-  assert.deepEqual(problems('UDP_PORTS="70000"'), [`error: ${F}:1: UDP_PORTS: port 70000 in "70000" is out of range 1-65535`]);
+  assert.deepEqual(problems('UDP_PORTS="0"'), [
+    `error: ${F}:1: UDP_PORTS: port 0 in "0" is out of range 1-65535`,
+  ]);
+  assert.deepEqual(problems('UDP_PORTS="70000"'), [
+    `error: ${F}:1: UDP_PORTS: port 70000 in "70000" is out of range 1-65535`,
+  ]);
   assert.deepEqual(problems('UDP_PORTS="20-10"'), [`error: ${F}:1: UDP_PORTS: range "20-10" runs backwards`]);
   assert.deepEqual(problems('UDP_PORTS="-5"'), [
     `error: ${F}:1: UDP_PORTS: "-5" is not a port or a range a-b (PortSentry 1.2 would have watched a random port)`,
@@ -75,10 +107,18 @@ test('over 64 ports is accepted with a warning that 1.2 would not', () => {
 });
 
 test('numbers, block levels and paths are checked', () => {
-  assert.deepEqual(problems('SCAN_TRIGGER="x"'), [`error: ${F}:1: SCAN_TRIGGER: "x" is not a whole number (PortSentry 1.2 would read it as 0)`]);
-  assert.deepEqual(problems('BLOCK_TCP="3"'), [`error: ${F}:1: BLOCK_TCP: must be 0, 1 or 2, not 3 (PortSentry 1.2 would silently not block)`]);
-  assert.deepEqual(problems('HISTORY_FILE="var/x"'), [`error: ${F}:1: HISTORY_FILE: "var/x" is not an absolute path`]);
-  assert.deepEqual(problems('SYSLOG_IDENT="port sentry"'), [`error: ${F}:1: SYSLOG_IDENT: must be 1-32 letters, digits, ".", "_" or "-"`]);
+  assert.deepEqual(problems('SCAN_TRIGGER="x"'), [
+    `error: ${F}:1: SCAN_TRIGGER: "x" is not a whole number (PortSentry 1.2 would read it as 0)`,
+  ]);
+  assert.deepEqual(problems('BLOCK_TCP="3"'), [
+    `error: ${F}:1: BLOCK_TCP: must be 0, 1 or 2, not 3 (PortSentry 1.2 would silently not block)`,
+  ]);
+  assert.deepEqual(problems('HISTORY_FILE="var/x"'), [
+    `error: ${F}:1: HISTORY_FILE: "var/x" is not an absolute path`,
+  ]);
+  assert.deepEqual(problems('SYSLOG_IDENT="port sentry"'), [
+    `error: ${F}:1: SYSLOG_IDENT: must be 1-32 letters, digits, ".", "_" or "-"`,
+  ]);
 });
 
 test('templates: $TARGET$ is required where 1.2 required it, shell syntax is refused', () => {
@@ -89,12 +129,17 @@ test('templates: $TARGET$ is required where 1.2 required it, shell syntax is ref
     `error: ${F}:1: KILL_HOSTS_DENY: has no $TARGET$ macro, so it could never block anyone`,
   ]);
   const [redirect] = problems('KILL_RUN_CMD="/bin/echo $TARGET$ >> /tmp/x"');
-  assert.match(redirect ?? '', /^error: \/t\/portsentry.conf:1: KILL_RUN_CMD: a redirection ">" needs a shell/);
+  assert.match(
+    redirect ?? '',
+    /^error: \/t\/portsentry.conf:1: KILL_RUN_CMD: a redirection ">" needs a shell/,
+  );
   assert.deepEqual(problems('KILL_RUN_CMD="/bin/logger scan from $TARGET$ on $PORT$"'), []);
 });
 
 test('blocking with nothing to run is a warning', () => {
-  assert.deepEqual(problems('BLOCK_UDP="2"'), [`warning: ${F}:1: BLOCK_UDP: is 2 but KILL_RUN_CMD is empty, so nothing will run`]);
+  assert.deepEqual(problems('BLOCK_UDP="2"'), [
+    `warning: ${F}:1: BLOCK_UDP: is 2 but KILL_RUN_CMD is empty, so nothing will run`,
+  ]);
 });
 
 test('loadSettings: no file at the default path means defaults; a named missing file is an error', async () => {

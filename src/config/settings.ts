@@ -96,10 +96,20 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
       case 'block': {
         const n = toInteger(value);
         if (n === null) {
-          problem('error', line, def.name, `"${value}" is not a whole number (PortSentry 1.2 would read it as 0)`);
+          problem(
+            'error',
+            line,
+            def.name,
+            `"${value}" is not a whole number (PortSentry 1.2 would read it as 0)`,
+          );
           values.set(def.name, toInteger(def.default) ?? 0);
         } else if (def.kind === 'block' && n > 2) {
-          problem('error', line, def.name, `must be 0, 1 or 2, not ${n} (PortSentry 1.2 would silently not block)`);
+          problem(
+            'error',
+            line,
+            def.name,
+            `must be 0, 1 or 2, not ${n} (PortSentry 1.2 would silently not block)`,
+          );
           values.set(def.name, 0);
         } else {
           values.set(def.name, def.kind === 'flag' ? n !== 0 : n);
@@ -171,7 +181,12 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     ['BLOCK_UDP', settings.blockUdp],
   ] as const) {
     if (level === 1 && !settings.killRoute && !settings.killHostsDeny && !settings.killRunCmd) {
-      problem('warning', lineOf(key), key, 'is 1 but KILL_ROUTE, KILL_HOSTS_DENY and KILL_RUN_CMD are all empty');
+      problem(
+        'warning',
+        lineOf(key),
+        key,
+        'is 1 but KILL_ROUTE, KILL_HOSTS_DENY and KILL_RUN_CMD are all empty',
+      );
     }
     if (level === 2 && !settings.killRunCmd) {
       problem('warning', lineOf(key), key, 'is 2 but KILL_RUN_CMD is empty, so nothing will run');

@@ -12,7 +12,8 @@ import { loadSettings, type LoadedSettings } from './settings.ts';
 
 export interface StartupConfig {
   modes: Mode[];
-  modesFrom: 'command line' | 'built-in default' | string;
+  /** 'command line', 'built-in default', or the defaults file's path. */
+  modesFrom: string;
   loaded: LoadedSettings;
   ignore: IgnoreFile;
   diagnostics: Diagnostic[];
@@ -25,7 +26,7 @@ export async function loadStartupConfig(opts: {
 }): Promise<StartupConfig> {
   const diagnostics: Diagnostic[] = [];
   let modes = opts.modes;
-  let modesFrom: StartupConfig['modesFrom'] = 'command line';
+  let modesFrom = 'command line';
   if (modes.length === 0) {
     const fromDefaults = await loadModesFromDefaults(opts.defaultsPath);
     diagnostics.push(...fromDefaults.diagnostics);
@@ -49,10 +50,22 @@ export async function loadStartupConfig(opts: {
     }
   }
   if (modes.includes('tcp') && loaded.settings.tcpPorts.length === 0) {
-    diagnostics.push({ severity: 'error', file, line: 0, key: 'TCP_PORTS', message: 'no TCP ports to watch in -tcp mode' });
+    diagnostics.push({
+      severity: 'error',
+      file,
+      line: 0,
+      key: 'TCP_PORTS',
+      message: 'no TCP ports to watch in -tcp mode',
+    });
   }
   if (modes.includes('udp') && loaded.settings.udpPorts.length === 0) {
-    diagnostics.push({ severity: 'error', file, line: 0, key: 'UDP_PORTS', message: 'no UDP ports to watch in -udp mode' });
+    diagnostics.push({
+      severity: 'error',
+      file,
+      line: 0,
+      key: 'UDP_PORTS',
+      message: 'no UDP ports to watch in -udp mode',
+    });
   }
   return { modes, modesFrom, loaded, ignore, diagnostics };
 }

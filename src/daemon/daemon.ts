@@ -60,7 +60,14 @@ function detectorLists(ignore: IgnoreFile): DetectorLists {
 
 export class Daemon {
   readonly modes: readonly Mode[];
-  readonly counters: DaemonCounters = { hits: 0, ignored: 0, belowTrigger: 0, alerts: 0, blocks: 0, failedResponses: 0 };
+  readonly counters: DaemonCounters = {
+    hits: 0,
+    ignored: 0,
+    belowTrigger: 0,
+    alerts: 0,
+    blocks: 0,
+    failedResponses: 0,
+  };
   #loaded: LoadedSettings;
   readonly #deps: DaemonDeps;
   readonly #detector: Detector;
@@ -117,7 +124,7 @@ export class Daemon {
       this.#blockedFiles.set(mode, file);
     }
 
-    if (this.modes.includes('tcp')) await this.#openTcp(settings);
+    if (this.modes.includes('tcp')) this.#openTcp(settings);
     if (this.modes.includes('udp')) await this.#openUdp(settings);
 
     this.#pidFile = join(settings.stateDir, 'portsnare.pid');
@@ -125,7 +132,7 @@ export class Daemon {
     log.log({ kind: 'active' });
   }
 
-  async #openTcp(settings: Settings): Promise<void> {
+  #openTcp(settings: Settings): void {
     if (settings.tcpPorts.length === 0) {
       this.#deps.log.log({ kind: 'noPorts', protocol: 'tcp' });
       throw new Error('no TCP ports');
@@ -133,7 +140,8 @@ export class Daemon {
     const traps = openTcpTraps({
       ports: settings.tcpPorts,
       families: [4, 6],
-      onHit: (hit) => this.#onHit({ mode: 'tcp', protocol: 'tcp', source: hit.source, port: hit.port, time: Date.now() }),
+      onHit: (hit) =>
+        this.#onHit({ mode: 'tcp', protocol: 'tcp', source: hit.source, port: hit.port, time: Date.now() }),
       onAcceptError: (port) => this.#deps.log.log({ kind: 'acceptFailed', port }),
     });
     this.#tcpTraps = traps;
@@ -148,7 +156,8 @@ export class Daemon {
     const traps = await openUdpTraps({
       ports: settings.udpPorts,
       families: [4, 6],
-      onHit: (hit) => this.#onHit({ mode: 'udp', protocol: 'udp', source: hit.source, port: hit.port, time: Date.now() }),
+      onHit: (hit) =>
+        this.#onHit({ mode: 'udp', protocol: 'udp', source: hit.source, port: hit.port, time: Date.now() }),
       onError: (port, _family, err) =>
         this.#deps.log.log({ kind: 'sensorError', protocol: 'udp', port, reason: describeError(err) }),
     });
@@ -164,9 +173,12 @@ export class Daemon {
     failed: readonly { port: number; family: 4 | 6; code: string }[],
   ): void {
     const { log } = this.#deps;
-    const v6Unavailable = failed.filter((f) => f.family === 6 && (f.code === 'EAFNOSUPPORT' || f.code === 'EADDRNOTAVAIL'));
+    const v6Unavailable = failed.filter(
+      (f) => f.family === 6 && (f.code === 'EAFNOSUPPORT' || f.code === 'EADDRNOTAVAIL'),
+    );
     const ipv6Missing = v6Unavailable.length === ports.length;
-    if (ipv6Missing) log.log({ kind: 'ipv6Unavailable', protocol, reason: v6Unavailable[0]?.code ?? 'unknown' });
+    if (ipv6Missing)
+      log.log({ kind: 'ipv6Unavailable', protocol, reason: v6Unavailable[0]?.code ?? 'unknown' });
     for (const port of ports) {
       const ok = bound.filter((b) => b.port === port);
       const bad = failed.filter((f) => f.port === port && !(ipv6Missing && f.family === 6));
@@ -175,7 +187,8 @@ export class Daemon {
         continue;
       }
       log.log({ kind: 'listen', protocol, port });
-      for (const f of bad) log.log({ kind: 'bindFailedFamily', protocol, family: f.family, port, reason: f.code });
+      for (const f of bad)
+        log.log({ kind: 'bindFailedFamily', protocol, family: f.family, port, reason: f.code });
     }
     if (bound.length === 0) {
       log.log({ kind: 'bindNone', protocol });
@@ -197,7 +210,12 @@ export class Daemon {
     }
     this.counters.alerts++;
     const task = this.#handleAlert(event).catch((err: unknown) =>
-      this.#deps.log.log({ kind: 'sensorError', protocol: event.protocol, port: event.port, reason: describeError(err) }),
+      this.#deps.log.log({
+        kind: 'sensorError',
+        protocol: event.protocol,
+        port: event.port,
+        reason: describeError(err),
+      }),
     );
     this.#inflight.add(task);
     void task.finally(() => this.#inflight.delete(task));
@@ -246,7 +264,9 @@ export class Daemon {
       port: event.port,
       protocol: event.protocol,
     });
-    await this.#record(this.settings.historyFile, () => appendLine(this.settings.historyFile, line, HISTORY_MODE));
+    await this.#record(this.settings.historyFile, () =>
+      appendLine(this.settings.historyFile, line, HISTORY_MODE),
+    );
     const blocked = this.#blockedFiles.get(event.mode);
     if (blocked) await this.#record(blocked.path, () => blocked.append(line, event.source));
     return 'blocked';
@@ -316,7 +336,10 @@ export class Daemon {
     this.#tcpTraps = null;
     await this.#udpTraps?.close();
     this.#udpTraps = null;
-    await Promise.race([Promise.allSettled([...this.#inflight]), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.#inflight]),
+      new Promise((r) => setTimeout(r, 5000).unref()),
+    ]);
     if (this.#pidFile) await rm(this.#pidFile, { force: true });
     this.#deps.log.log({ kind: 'shuttingDownSecurity' });
     this.#deps.log.log({ kind: 'shuttingDownAdmin' });

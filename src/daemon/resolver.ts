@@ -11,7 +11,8 @@ const CACHE_SIZE = 4096;
 
 export function sanitiseHostname(name: string): string | null {
   const trimmed = name.replace(/\.$/, '');
-  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*$/.test(trimmed) && trimmed.length <= 253
+  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*$/.test(trimmed) &&
+    trimmed.length <= 253
     ? trimmed
     : null;
 }
@@ -20,7 +21,9 @@ export class Resolver {
   readonly #cache = new Map<string, string>();
   readonly #lookup: (address: string) => Promise<string>;
 
-  constructor(lookup: (address: string) => Promise<string> = async (a) => (await lookupService(a, 0)).hostname) {
+  constructor(
+    lookup: (address: string) => Promise<string> = async (a) => (await lookupService(a, 0)).hostname,
+  ) {
     this.#lookup = lookup;
   }
 

@@ -17,7 +17,19 @@ test('canonicalAddress accepts exactly one address and gives one text for it', (
   assert.equal(canonicalAddress('::'), '::');
   assert.equal(canonicalAddress('::1.2.3.4'), '::102:304', 'IPv4-compatible is IPv6, not the IPv4 host');
   assert.equal(canonicalAddress('::FFFF:10.0.0.1'), '10.0.0.1');
-  for (const bad of ['1.2.3.4;reboot', '1.2.3', '10/8', '010.1.2.3', '1.2.3.4 ', ' 1.2.3.4', 'fe80::1%eth0', 'host.example', '', '$(reboot)', '1.2.3.4\n']) {
+  for (const bad of [
+    '1.2.3.4;reboot',
+    '1.2.3',
+    '10/8',
+    '010.1.2.3',
+    '1.2.3.4 ',
+    ' 1.2.3.4',
+    'fe80::1%eth0',
+    'host.example',
+    '',
+    '$(reboot)',
+    '1.2.3.4\n',
+  ]) {
     assert.equal(canonicalAddress(bad), null, JSON.stringify(bad));
   }
 });
@@ -43,11 +55,20 @@ test('CIDR edges: /0 covers everything, /32 one host, host bits are masked', () 
 });
 
 test('bad CIDR text is refused with a reason', () => {
-  assert.deepEqual(parseCidr('10.0.0.1/33'), { ok: false, reason: 'invalid netmask "/33" (expected /0 to /32)' });
-  assert.deepEqual(parseCidr('2001:db8::/129'), { ok: false, reason: 'invalid netmask "/129" (expected /0 to /128)' });
+  assert.deepEqual(parseCidr('10.0.0.1/33'), {
+    ok: false,
+    reason: 'invalid netmask "/33" (expected /0 to /32)',
+  });
+  assert.deepEqual(parseCidr('2001:db8::/129'), {
+    ok: false,
+    reason: 'invalid netmask "/129" (expected /0 to /128)',
+  });
   assert.deepEqual(parseCidr('10/8'), { ok: false, reason: '"10" is not an IPv4 or IPv6 address' });
   assert.deepEqual(parseCidr('10.0.0.1/'), { ok: false, reason: 'invalid netmask "/" (expected /0 to /32)' });
-  assert.deepEqual(parseCidr('10.0.0.1/-1'), { ok: false, reason: 'invalid netmask "/-1" (expected /0 to /32)' });
+  assert.deepEqual(parseCidr('10.0.0.1/-1'), {
+    ok: false,
+    reason: 'invalid netmask "/-1" (expected /0 to /32)',
+  });
 });
 
 test('CidrSet answers for hosts and blocks of both families', () => {

@@ -5,19 +5,37 @@ import { formatMessage, type LogMessage } from './messages.ts';
 // Texts from shared/reference/portsentry.md §4.1 and the live run in §8, byte for byte.
 const EXPECTED: [LogMessage, string][] = [
   [{ kind: 'starting', version: '1.2' }, 'adminalert: PortSentry 1.2 is starting.'],
-  [{ kind: 'portsMissing', protocol: 'tcp' }, 'adminalert: ERROR: Could not read TCP_PORTS option from config file'],
+  [
+    { kind: 'portsMissing', protocol: 'tcp' },
+    'adminalert: ERROR: Could not read TCP_PORTS option from config file',
+  ],
   [{ kind: 'noPorts', protocol: 'udp' }, 'adminalert: ERROR: No UDP ports supplied in config file. Aborting'],
   [{ kind: 'listen', protocol: 'tcp', port: 1 }, 'adminalert: Going into listen mode on TCP port: 1'],
   [{ kind: 'listen', protocol: 'udp', port: 54321 }, 'adminalert: Going into listen mode on UDP port: 54321'],
-  [{ kind: 'bindFailed', protocol: 'tcp', port: 79 }, 'adminalert: ERROR: could not bind TCP socket: 79. Attempting to continue'],
-  [{ kind: 'bindFailed', protocol: 'udp', port: 53 }, 'adminalert: ERROR: could not bind UDP socket: 53. Attempting to continue'],
-  [{ kind: 'bindNone', protocol: 'tcp' }, 'adminalert: ERROR: could not bind ANY TCP sockets. Shutting down.'],
+  [
+    { kind: 'bindFailed', protocol: 'tcp', port: 79 },
+    'adminalert: ERROR: could not bind TCP socket: 79. Attempting to continue',
+  ],
+  [
+    { kind: 'bindFailed', protocol: 'udp', port: 53 },
+    'adminalert: ERROR: could not bind UDP socket: 53. Attempting to continue',
+  ],
+  [
+    { kind: 'bindNone', protocol: 'tcp' },
+    'adminalert: ERROR: could not bind ANY TCP sockets. Shutting down.',
+  ],
   [{ kind: 'active' }, 'adminalert: PortSentry is now active and listening.'],
   [{ kind: 'shuttingDownSecurity' }, 'securityalert: PortSentry is shutting down'],
   [{ kind: 'shuttingDownAdmin' }, 'adminalert: PortSentry is shutting down'],
-  [{ kind: 'blockedFileOpenFailed', path: '/x/b.tcp' }, 'adminalert: ERROR: Cannot open blocked file: /x/b.tcp.'],
+  [
+    { kind: 'blockedFileOpenFailed', path: '/x/b.tcp' },
+    'adminalert: ERROR: Cannot open blocked file: /x/b.tcp.',
+  ],
   [{ kind: 'historyFileOpenFailed', path: '/x/h' }, 'adminalert: ERROR: Cannot open history file: /x/h.'],
-  [{ kind: 'blockedFileDeleteFailed', path: '/x/b' }, 'adminalert: ERROR: Cannot delete blocked file on startup: /x/b.'],
+  [
+    { kind: 'blockedFileDeleteFailed', path: '/x/b' },
+    'adminalert: ERROR: Cannot delete blocked file on startup: /x/b.',
+  ],
   [
     { kind: 'connect', protocol: 'tcp', host: 'attacker.psref.test', address: '10.231.0.2', port: 79 },
     'attackalert: Connect from host: attacker.psref.test/10.231.0.2 to TCP port: 79',
@@ -30,10 +48,22 @@ const EXPECTED: [LogMessage, string][] = [
     { kind: 'connect', protocol: 'tcp', host: '2001:db8::2', address: '2001:db8::2', port: 1 },
     'attackalert: Connect from host: 2001:db8::2/2001:db8::2 to TCP port: 1',
   ],
-  [{ kind: 'acceptFailed', port: 1 }, 'attackalert: Possible stealth scan from unknown host to TCP port: 1 (accept failed)'],
-  [{ kind: 'alreadyBlockedClassic', address: '10.231.0.2' }, 'attackalert: Host: 10.231.0.2 is already blocked. Ignoring'],
-  [{ kind: 'ignoringResponse', protocol: 'tcp' }, 'attackalert: Ignoring TCP response per configuration file setting.'],
-  [{ kind: 'ignoringResponse', protocol: 'udp' }, 'attackalert: Ignoring UDP response per configuration file setting.'],
+  [
+    { kind: 'acceptFailed', port: 1 },
+    'attackalert: Possible stealth scan from unknown host to TCP port: 1 (accept failed)',
+  ],
+  [
+    { kind: 'alreadyBlockedClassic', address: '10.231.0.2' },
+    'attackalert: Host: 10.231.0.2 is already blocked. Ignoring',
+  ],
+  [
+    { kind: 'ignoringResponse', protocol: 'tcp' },
+    'attackalert: Ignoring TCP response per configuration file setting.',
+  ],
+  [
+    { kind: 'ignoringResponse', protocol: 'udp' },
+    'attackalert: Ignoring UDP response per configuration file setting.',
+  ],
   [
     { kind: 'blockedWrappers', address: '10.231.0.2', line: 'ALL: 10.231.0.2 : DENY' },
     'attackalert: Host 10.231.0.2 has been blocked via wrappers with string: "ALL: 10.231.0.2 : DENY"',
@@ -46,11 +76,26 @@ const EXPECTED: [LogMessage, string][] = [
     { kind: 'externalCommand', address: '10.231.0.2', command: '/bin/echo RUNCMD 10.231.0.2 79 tcp' },
     'attackalert: External command run for host: 10.231.0.2 using command: "/bin/echo RUNCMD 10.231.0.2 79 tcp"',
   ],
-  [{ kind: 'couldNotBlockClassic', address: '10.231.0.2' }, 'attackalert: ERROR: Could not block host 10.231.0.2 !!'],
-  [{ kind: 'blockError', address: '10.231.0.2' }, 'adminalert: ERROR: There was an error trying to block host (exec fail) 10.231.0.2'],
-  [{ kind: 'runCommandError', address: '10.231.0.2' }, 'adminalert: ERROR: There was an error trying to run command (exec fail) 10.231.0.2'],
-  [{ kind: 'hostsDenyOpenFailed', path: '/etc/hosts.deny' }, 'adminalert: cannot open hosts.deny file: /etc/hosts.deny for blocking.'],
-  [{ kind: 'hostsDenyBlockError', address: '10.231.0.2' }, 'securityalert: ERROR: There was an error trying to block host 10.231.0.2'],
+  [
+    { kind: 'couldNotBlockClassic', address: '10.231.0.2' },
+    'attackalert: ERROR: Could not block host 10.231.0.2 !!',
+  ],
+  [
+    { kind: 'blockError', address: '10.231.0.2' },
+    'adminalert: ERROR: There was an error trying to block host (exec fail) 10.231.0.2',
+  ],
+  [
+    { kind: 'runCommandError', address: '10.231.0.2' },
+    'adminalert: ERROR: There was an error trying to run command (exec fail) 10.231.0.2',
+  ],
+  [
+    { kind: 'hostsDenyOpenFailed', path: '/etc/hosts.deny' },
+    'adminalert: cannot open hosts.deny file: /etc/hosts.deny for blocking.',
+  ],
+  [
+    { kind: 'hostsDenyBlockError', address: '10.231.0.2' },
+    'securityalert: ERROR: There was an error trying to block host 10.231.0.2',
+  ],
 ];
 
 test('every PortSentry 1.2 message is reproduced byte for byte', () => {
@@ -61,7 +106,12 @@ test('portsnare-only messages keep the 1.2 prefixes so log filters classify them
   const texts = [
     formatMessage({ kind: 'configProblem', severity: 'error', where: '/c:3: TCP_PORTS', text: 'bad' }),
     formatMessage({ kind: 'bindFailedFamily', protocol: 'tcp', family: 6, port: 1, reason: 'EADDRINUSE' }),
-    formatMessage({ kind: 'actionFailedDetail', key: 'KILL_ROUTE', address: '192.0.2.1', reason: 'program not found: /x' }),
+    formatMessage({
+      kind: 'actionFailedDetail',
+      key: 'KILL_ROUTE',
+      address: '192.0.2.1',
+      reason: 'program not found: /x',
+    }),
   ];
   assert.deepEqual(texts, [
     'adminalert: ERROR: /c:3: TCP_PORTS: bad',

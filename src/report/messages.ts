@@ -61,13 +61,16 @@ const formatters: Formatters = {
   portsMissing: (m) => `adminalert: ERROR: Could not read ${P(m.protocol)}_PORTS option from config file`,
   noPorts: (m) => `adminalert: ERROR: No ${P(m.protocol)} ports supplied in config file. Aborting`,
   listen: (m) => `adminalert: Going into listen mode on ${P(m.protocol)} port: ${m.port}`,
-  bindFailed: (m) => `adminalert: ERROR: could not bind ${P(m.protocol)} socket: ${m.port}. Attempting to continue`,
+  bindFailed: (m) =>
+    `adminalert: ERROR: could not bind ${P(m.protocol)} socket: ${m.port}. Attempting to continue`,
   bindFailedFamily: (m) =>
     `adminalert: ERROR: could not bind IPv${m.family} ${P(m.protocol)} socket: ${m.port} (${m.reason}). Attempting to continue`,
-  ipv6Unavailable: (m) => `adminalert: WARNING: IPv6 ${P(m.protocol)} traps unavailable (${m.reason}); watching IPv4 only`,
+  ipv6Unavailable: (m) =>
+    `adminalert: WARNING: IPv6 ${P(m.protocol)} traps unavailable (${m.reason}); watching IPv4 only`,
   bindNone: (m) => `adminalert: ERROR: could not bind ANY ${P(m.protocol)} sockets. Shutting down.`,
   active: () => 'adminalert: PortSentry is now active and listening.',
-  modeNotImplemented: (m) => `adminalert: ERROR: mode -${m.mode} is not available in this version of portsnare. Shutting down.`,
+  modeNotImplemented: (m) =>
+    `adminalert: ERROR: mode -${m.mode} is not available in this version of portsnare. Shutting down.`,
   reloaded: (m) =>
     `adminalert: Reloaded configuration from ${m.configPath}: ${m.ignoreEntries} ignore entries, ${m.localAddresses} local addresses.`,
   reloadFailed: (m) => `adminalert: ERROR: Reload failed, keeping the previous configuration: ${m.reason}`,
@@ -78,19 +81,23 @@ const formatters: Formatters = {
   historyFileOpenFailed: (m) => `adminalert: ERROR: Cannot open history file: ${m.path}.`,
   blockedFileDeleteFailed: (m) => `adminalert: ERROR: Cannot delete blocked file on startup: ${m.path}.`,
   fileWriteFailed: (m) => `adminalert: ERROR: Cannot write ${m.path}: ${m.reason}`,
-  connect: (m) => `attackalert: Connect from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port}`,
-  acceptFailed: (m) => `attackalert: Possible stealth scan from unknown host to TCP port: ${m.port} (accept failed)`,
+  connect: (m) =>
+    `attackalert: Connect from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port}`,
+  acceptFailed: (m) =>
+    `attackalert: Possible stealth scan from unknown host to TCP port: ${m.port} (accept failed)`,
   sensorError: (m) => `adminalert: ERROR: ${P(m.protocol)} trap on port ${m.port}: ${m.reason}`,
   alreadyBlockedClassic: (m) => `attackalert: Host: ${m.address} is already blocked. Ignoring`,
   ignoringResponse: (m) => `attackalert: Ignoring ${P(m.protocol)} response per configuration file setting.`,
-  blockedWrappers: (m) => `attackalert: Host ${m.address} has been blocked via wrappers with string: "${m.line}"`,
+  blockedWrappers: (m) =>
+    `attackalert: Host ${m.address} has been blocked via wrappers with string: "${m.line}"`,
   blockedRoute: (m) =>
     `attackalert: Host ${m.address} has been blocked via dropped route using command: "${m.command}"`,
   externalCommand: (m) =>
     `attackalert: External command run for host: ${m.address} using command: "${m.command}"`,
   couldNotBlockClassic: (m) => `attackalert: ERROR: Could not block host ${m.address} !!`,
   blockError: (m) => `adminalert: ERROR: There was an error trying to block host (exec fail) ${m.address}`,
-  runCommandError: (m) => `adminalert: ERROR: There was an error trying to run command (exec fail) ${m.address}`,
+  runCommandError: (m) =>
+    `adminalert: ERROR: There was an error trying to run command (exec fail) ${m.address}`,
   hostsDenyOpenFailed: (m) => `adminalert: cannot open hosts.deny file: ${m.path} for blocking.`,
   hostsDenyBlockError: (m) => `securityalert: ERROR: There was an error trying to block host ${m.address}`,
   actionFailedDetail: (m) => `adminalert: ERROR: ${m.key} for host ${m.address} failed: ${m.reason}`,

@@ -11,7 +11,12 @@ import type { Mode, Protocol } from '../detect/probe.ts';
 import { describeError } from '../errors.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import type { Settings } from '../config/settings.ts';
-import { expandCommand, substituteMacros, type CommandTemplate, type MacroValues } from './command-template.ts';
+import {
+  expandCommand,
+  substituteMacros,
+  type CommandTemplate,
+  type MacroValues,
+} from './command-template.ts';
 import type { CommandRunner } from './exec.ts';
 import type { HostsDenyOutcome } from './hosts-deny.ts';
 
@@ -59,7 +64,8 @@ export class ClassicResponder {
       if (settings.killRunCmd) actions.push(await this.#runCmd(settings.killRunCmd, values));
     } else {
       const hostsDeny = async () => {
-        if (settings.killHostsDeny) actions.push(await this.#hostsDeny(settings, settings.killHostsDeny, values));
+        if (settings.killHostsDeny)
+          actions.push(await this.#hostsDeny(settings, settings.killHostsDeny, values));
       };
       const route = async () => {
         if (settings.killRoute) actions.push(await this.#route(settings.killRoute, values));
@@ -86,7 +92,12 @@ export class ClassicResponder {
       const reason = describeError(err);
       this.#deps.log.log({ kind: 'hostsDenyOpenFailed', path: settings.hostsDenyFile });
       this.#deps.log.log({ kind: 'hostsDenyBlockError', address: values.target });
-      this.#deps.log.log({ kind: 'actionFailedDetail', key: 'KILL_HOSTS_DENY', address: values.target, reason });
+      this.#deps.log.log({
+        kind: 'actionFailedDetail',
+        key: 'KILL_HOSTS_DENY',
+        address: values.target,
+        reason,
+      });
       return { key: 'KILL_HOSTS_DENY', ok: false, detail: reason };
     }
   }
@@ -99,7 +110,12 @@ export class ClassicResponder {
       return { key: 'KILL_ROUTE', ok: true, detail: command };
     }
     this.#deps.log.log({ kind: 'blockError', address: values.target });
-    this.#deps.log.log({ kind: 'actionFailedDetail', key: 'KILL_ROUTE', address: values.target, reason: failure });
+    this.#deps.log.log({
+      kind: 'actionFailedDetail',
+      key: 'KILL_ROUTE',
+      address: values.target,
+      reason: failure,
+    });
     return { key: 'KILL_ROUTE', ok: false, detail: failure };
   }
 
@@ -111,7 +127,12 @@ export class ClassicResponder {
       return { key: 'KILL_RUN_CMD', ok: true, detail: command };
     }
     this.#deps.log.log({ kind: 'runCommandError', address: values.target });
-    this.#deps.log.log({ kind: 'actionFailedDetail', key: 'KILL_RUN_CMD', address: values.target, reason: failure });
+    this.#deps.log.log({
+      kind: 'actionFailedDetail',
+      key: 'KILL_RUN_CMD',
+      address: values.target,
+      reason: failure,
+    });
     return { key: 'KILL_RUN_CMD', ok: false, detail: failure };
   }
 

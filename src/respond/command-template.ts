@@ -98,7 +98,10 @@ export function parseCommandTemplate(text: string): TemplateParse {
 /** Replaces every macro occurrence; the target must already be a canonical address. */
 export function substituteMacros(text: string, values: MacroValues): string {
   if (canonicalAddress(values.target) !== values.target) {
-    throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing non-canonical target ${JSON.stringify(values.target)}`);
+    throw new PortsnareError(
+      ErrorCodes.INVALID_ADDRESS,
+      `refusing non-canonical target ${JSON.stringify(values.target)}`,
+    );
   }
   if (!Number.isInteger(values.port) || values.port < 0 || values.port > 65535) {
     throw new PortsnareError(ErrorCodes.TEMPLATE, `refusing invalid port ${String(values.port)}`);

@@ -64,19 +64,38 @@ export function openTcpTraps(opts: TcpTrapOptions): TcpTrapSet {
   };
 
   for (const requested of opts.ports) {
+    const opened: { trap: NativeTcpTrap; family: 4 | 6 }[] = [];
+    const portFailures: TcpTrapFailure[] = [];
     for (const family of opts.families) {
       try {
-        const trap = openOne(native, opts, family, requested, backlog);
-        traps.push(trap);
-        bound.push({ port: trap.port, family });
+        opened.push({ trap: openOne(native, opts, family, requested, backlog), family });
       } catch (err) {
         if (!isNativeSystemError(err)) {
+          for (const o of opened) o.trap.close();
           closeAll();
           throw err;
         }
-        failed.push({ port: requested, family, code: err.code, message: err.message });
+        portFailures.push({ port: requested, family, code: err.code, message: err.message });
       }
     }
+    // A port a service holds on one family is in use: trapping the other family would block that
+    // service's own clients when they arrive over it (happy eyeballs), so the port is skipped whole.
+    const inUse = portFailures.find((f) => f.code === 'EADDRINUSE');
+    for (const o of opened) {
+      if (inUse) {
+        o.trap.close();
+        portFailures.push({
+          port: requested,
+          family: o.family,
+          code: 'EADDRINUSE',
+          message: `in use on IPv${inUse.family}`,
+        });
+      } else {
+        traps.push(o.trap);
+        bound.push({ port: o.trap.port, family: o.family });
+      }
+    }
+    failed.push(...portFailures);
   }
   return { bound, failed, close: closeAll };
 }

@@ -55,24 +55,36 @@ export async function openUdpTraps(opts: UdpTrapOptions): Promise<UdpTrapSet> {
   const bound: UdpTrapSet['bound'] = [];
   const failed: UdpTrapFailure[] = [];
   for (const port of opts.ports) {
+    const opened: { socket: dgram.Socket; family: 4 | 6 }[] = [];
+    const portFailures: UdpTrapFailure[] = [];
     for (const family of opts.families) {
       try {
-        const socket = await bindOne(port, family);
-        const boundPort = socket.address().port;
-        socket.on('message', (_msg, rinfo) => {
-          const source = canonicalAddress(rinfo.address);
-          if (source === null) return;
-          const banner = opts.onHit({ source, sourcePort: rinfo.port, port: boundPort, family });
-          if (banner && banner.length > 0) socket.send(banner, rinfo.port, rinfo.address);
-        });
-        socket.on('error', (err) => opts.onError(boundPort, family, err));
-        sockets.push(socket);
-        bound.push({ port: boundPort, family });
+        opened.push({ socket: await bindOne(port, family), family });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        failed.push({ port, family, code: e.code ?? 'EUNKNOWN', message: e.message });
+        portFailures.push({ port, family, code: e.code ?? 'EUNKNOWN', message: e.message });
       }
     }
+    // A port a service holds on one family is in use: skipped whole, as in tcp-traps.
+    const inUse = portFailures.find((f) => f.code === 'EADDRINUSE');
+    for (const { socket, family } of opened) {
+      if (inUse) {
+        socket.close();
+        portFailures.push({ port, family, code: 'EADDRINUSE', message: `in use on IPv${inUse.family}` });
+        continue;
+      }
+      const boundPort = socket.address().port;
+      socket.on('message', (_msg, rinfo) => {
+        const source = canonicalAddress(rinfo.address);
+        if (source === null) return;
+        const banner = opts.onHit({ source, sourcePort: rinfo.port, port: boundPort, family });
+        if (banner && banner.length > 0) socket.send(banner, rinfo.port, rinfo.address);
+      });
+      socket.on('error', (err) => opts.onError(boundPort, family, err));
+      sockets.push(socket);
+      bound.push({ port: boundPort, family });
+    }
+    failed.push(...portFailures);
   }
   return {
     bound,

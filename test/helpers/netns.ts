@@ -307,7 +307,7 @@ async function nsPing(state: LabState, ns: string, address: string): Promise<boo
     allowFail: true,
     timeoutMs: 10_000,
   });
-  return r.code === 0 && /Host is up, received echo-reply/.test(r.stdout);
+  return r.code === 0 && /Host is up, received (echo-reply|localhost-response)/.test(r.stdout);
 }
 
 // ---------------------------------------------------------------------------------------------

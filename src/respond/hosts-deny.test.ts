@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addHostsDenyLine } from './hosts-deny.ts';
+
+const scratch = () => mkdtemp(join(tmpdir(), 'psn-hostsdeny-'));
+
+test('appends once, keeps the existing content and mode, leaves no temp file', async () => {
+  const dir = await scratch();
+  const path = join(dir, 'hosts.deny');
+  await writeFile(path, '# /etc/hosts.deny\nsshd: 198.51.100.1'); // no trailing newline
+  await chmod(path, 0o640);
+  assert.equal(await addHostsDenyLine(path, 'ALL: 192.0.2.7 : DENY'), 'added');
+  assert.equal(await addHostsDenyLine(path, 'ALL: 192.0.2.7 : DENY'), 'present');
+  assert.equal(
+    await readFile(path, 'utf8'),
+    '# /etc/hosts.deny\nsshd: 198.51.100.1\nALL: 192.0.2.7 : DENY\n',
+  );
+  assert.equal((await stat(path)).mode & 0o777, 0o640);
+  assert.deepEqual(await readdir(dir), ['hosts.deny']);
+});
+
+test('creates a missing file 0644', async () => {
+  const path = join(await scratch(), 'hosts.deny');
+  assert.equal(await addHostsDenyLine(path, 'ALL: 2001:db8::7 : DENY'), 'added');
+  assert.equal(await readFile(path, 'utf8'), 'ALL: 2001:db8::7 : DENY\n');
+  assert.equal((await stat(path)).mode & 0o777, 0o644);
+});
+
+test('concurrent adds are serialised: every line once, none lost', async () => {
+  const path = join(await scratch(), 'hosts.deny');
+  const lines = Array.from({ length: 50 }, (_, i) => `ALL: 192.0.2.${i} : DENY`);
+  await Promise.all([...lines, ...lines].map((line) => addHostsDenyLine(path, line)));
+  const written = (await readFile(path, 'utf8')).trimEnd().split('\n');
+  assert.deepEqual([...written].sort(), [...lines].sort());
+});
+
+test('a symlinked hosts.deny is followed, the link kept', async () => {
+  const dir = await scratch();
+  const real = join(dir, 'real.deny');
+  const link = join(dir, 'hosts.deny');
+  await writeFile(real, '');
+  await symlink(real, link);
+  await addHostsDenyLine(link, 'ALL: 192.0.2.9 : DENY');
+  assert.equal(await readFile(real, 'utf8'), 'ALL: 192.0.2.9 : DENY\n');
+  assert.ok((await import('node:fs')).lstatSync(link).isSymbolicLink());
+});
+
+test('a line with a line break is refused; an unwritable directory is a failure', async () => {
+  const dir = await scratch();
+  await assert.rejects(addHostsDenyLine(join(dir, 'hosts.deny'), 'ALL: 1.2.3.4\nALL: ALL'), /line break/);
+  await assert.rejects(addHostsDenyLine(join(dir, 'missing-dir', 'hosts.deny'), 'ALL: 192.0.2.1'), /ENOENT/);
+});
