@@ -1,0 +1,73 @@
+// Without --foreground, portsnare detaches like PortSentry: the command returns 0 once the detached
+// daemon is listening (or non-zero with the daemon's reason), leaves a pid file in STATE_DIR, and
+// the daemon keeps working until SIGTERM. Runs in a lab namespace; needs root.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PORTSNARE_BIN, prepareFiles, startService, tcpProbe } from '../helpers/daemon.ts';
+import { createLab, waitFor } from '../helpers/netns.ts';
+import { createSyslogSink } from '../helpers/syslog-sink.ts';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('detaches, reports readiness, keeps detecting, stops on SIGTERM', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({ TCP_PORTS: '1,11', UDP_PORTS: '9' });
+  const sink = await createSyslogSink(files.syslogSocket);
+  t.after(() => sink.close());
+
+  const started = await lab.exec(lab.sensor, [process.execPath, PORTSNARE_BIN, '-tcp', '-udp', '--config', files.config], {
+    timeoutMs: 20_000,
+  });
+  assert.equal(started.code, 0, started.stderr);
+  assert.ok(sink.messages().includes('adminalert: PortSentry is now active and listening.'), 'ready before the command returned');
+  const pidFile = join(files.stateDir, 'portsnare.pid');
+  const pid = Number((await readFile(pidFile, 'utf8')).trim());
+  assert.ok(pid > 0 && alive(pid), 'the daemon runs on after the command returned');
+  t.after(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 11);
+  await sink.waitForMessage(`attackalert: Connect from host: ${lab.scanner.ipv4}/${lab.scanner.ipv4} to TCP port: 11`);
+
+  process.kill(pid, 'SIGTERM');
+  await sink.waitForMessage('adminalert: PortSentry is shutting down');
+  await waitFor(() => !alive(pid), { timeoutMs: 5000, what: 'the daemon to exit' });
+  assert.equal(existsSync(pidFile), false, 'the pid file is removed');
+});
+
+test("a daemon that cannot start makes the command fail with the daemon's reason", async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const service = startService(lab, [2001, 2002]);
+  await waitFor(() => service.stdout().includes('ready'), { timeoutMs: 5000, what: 'the service' });
+  const files = await prepareFiles({ TCP_PORTS: '2001,2002' });
+  const sink = await createSyslogSink(files.syslogSocket);
+  t.after(() => sink.close());
+  const result = await lab.exec(lab.sensor, [process.execPath, PORTSNARE_BIN, '-tcp', '--config', files.config], {
+    timeoutMs: 20_000,
+    allowFail: true,
+  });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /portsnare: could not bind any TCP port/);
+  assert.deepEqual(
+    sink.messages().filter((m) => m.includes('bind')),
+    [
+      'adminalert: ERROR: could not bind TCP socket: 2001. Attempting to continue',
+      'adminalert: ERROR: could not bind TCP socket: 2002. Attempting to continue',
+      'adminalert: ERROR: could not bind ANY TCP sockets. Shutting down.',
+    ],
+  );
+  assert.deepEqual(sink.messages().slice(-2), ['securityalert: PortSentry is shutting down', 'adminalert: PortSentry is shutting down']);
+});
