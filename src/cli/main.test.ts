@@ -14,10 +14,15 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', MAIN, ...args],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -74,7 +79,11 @@ test('a config error stops the start (78) before anything is created, bound or r
   ]);
   const result = await run(['-tcp', '--config', config, '--foreground']);
   assert.equal(result.code, 78);
-  assert.ok(result.stderr.includes(`portsnare: error: ${config}:7: TCP_PORTS: port 70000 in "70000" is out of range 1-65535`));
+  assert.ok(
+    result.stderr.includes(
+      `portsnare: error: ${config}:7: TCP_PORTS: port 70000 in "70000" is out of range 1-65535`,
+    ),
+  );
   for (const name of ['state', 'blocked.tcp', 'history', 'hosts.deny']) {
     assert.equal(existsSync(join(dir, name)), false, `${name} must not exist`);
   }

@@ -26,11 +26,18 @@ test('detaches, reports readiness, keeps detecting, stops on SIGTERM', async (t)
   const sink = await createSyslogSink(files.syslogSocket);
   t.after(() => sink.close());
 
-  const started = await lab.exec(lab.sensor, [process.execPath, PORTSNARE_BIN, '-tcp', '-udp', '--config', files.config], {
-    timeoutMs: 20_000,
-  });
+  const started = await lab.exec(
+    lab.sensor,
+    [process.execPath, PORTSNARE_BIN, '-tcp', '-udp', '--config', files.config],
+    {
+      timeoutMs: 20_000,
+    },
+  );
   assert.equal(started.code, 0, started.stderr);
-  assert.ok(sink.messages().includes('adminalert: PortSentry is now active and listening.'), 'ready before the command returned');
+  assert.ok(
+    sink.messages().includes('adminalert: PortSentry is now active and listening.'),
+    'ready before the command returned',
+  );
   const pidFile = join(files.stateDir, 'portsnare.pid');
   const pid = Number((await readFile(pidFile, 'utf8')).trim());
   assert.ok(pid > 0 && alive(pid), 'the daemon runs on after the command returned');
@@ -39,7 +46,9 @@ test('detaches, reports readiness, keeps detecting, stops on SIGTERM', async (t)
   });
 
   await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 11);
-  await sink.waitForMessage(`attackalert: Connect from host: ${lab.scanner.ipv4}/${lab.scanner.ipv4} to TCP port: 11`);
+  await sink.waitForMessage(
+    `attackalert: Connect from host: ${lab.scanner.ipv4}/${lab.scanner.ipv4} to TCP port: 11`,
+  );
 
   process.kill(pid, 'SIGTERM');
   await sink.waitForMessage('adminalert: PortSentry is shutting down');
@@ -55,10 +64,14 @@ test("a daemon that cannot start makes the command fail with the daemon's reason
   const files = await prepareFiles({ TCP_PORTS: '2001,2002' });
   const sink = await createSyslogSink(files.syslogSocket);
   t.after(() => sink.close());
-  const result = await lab.exec(lab.sensor, [process.execPath, PORTSNARE_BIN, '-tcp', '--config', files.config], {
-    timeoutMs: 20_000,
-    allowFail: true,
-  });
+  const result = await lab.exec(
+    lab.sensor,
+    [process.execPath, PORTSNARE_BIN, '-tcp', '--config', files.config],
+    {
+      timeoutMs: 20_000,
+      allowFail: true,
+    },
+  );
   assert.equal(result.code, 1);
   assert.match(result.stderr, /portsnare: could not bind any TCP port/);
   assert.deepEqual(
@@ -69,5 +82,8 @@ test("a daemon that cannot start makes the command fail with the daemon's reason
       'adminalert: ERROR: could not bind ANY TCP sockets. Shutting down.',
     ],
   );
-  assert.deepEqual(sink.messages().slice(-2), ['securityalert: PortSentry is shutting down', 'adminalert: PortSentry is shutting down']);
+  assert.deepEqual(sink.messages().slice(-2), [
+    'securityalert: PortSentry is shutting down',
+    'adminalert: PortSentry is shutting down',
+  ]);
 });
