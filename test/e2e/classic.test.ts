@@ -129,7 +129,10 @@ void test('classic -tcp -udp over IPv4 with nftables: scanners blocked and recor
     { timeoutMs: 3000, what: 'the history line' },
   );
   assert.equal(history.trim().split('\n').length, 1, 'one history line per blocked host');
-  assert.match(await readText(`${files.blocked}.tcp`), HISTORY_LINE(s, 'TCP'));
+  await waitFor(async () => HISTORY_LINE(s, 'TCP').test(await readText(`${files.blocked}.tcp`)), {
+    timeoutMs: 3000,
+    what: 'the TCP blocked file line',
+  });
   assert.equal(await readText(files.hostsDeny), `ALL: ${s} : DENY\n`);
   const set = await lab.exec(lab.sensor, ['nft', 'list', 'set', 'inet', 'lab', 'ban4']);
   assert.match(set.stdout, new RegExp(`elements = \\{ ${s.replace(/\./g, '\\.')} \\}`));
