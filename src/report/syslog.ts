@@ -86,7 +86,9 @@ export class SyslogWriter {
       const result: { outcome: 'sent' | 'congested' | 'failed' } = { outcome: 'sent' };
       socket.send(buf, 0, buf.length, this.path, (err) => {
         if (!err) return;
-        if (err.message === 'congestion') result.outcome = 'congested';
+        // Connected sockets report a full queue as 'congestion', sendto() as EAGAIN (-11).
+        const code = (err as Error & { code?: unknown }).code;
+        if (err.message === 'congestion' || code === -11) result.outcome = 'congested';
         else {
           result.outcome = 'failed';
           this.stats.lastError = err.message;

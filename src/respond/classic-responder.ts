@@ -102,38 +102,31 @@ export class ClassicResponder {
     }
   }
 
-  async #route(template: CommandTemplate, values: MacroValues): Promise<ActionReport> {
-    const command = substituteMacros(template.text, values);
-    const failure = await this.#runSteps(template, values);
-    if (failure === null) {
-      this.#deps.log.log({ kind: 'blockedRoute', address: values.target, command });
-      return { key: 'KILL_ROUTE', ok: true, detail: command };
-    }
-    this.#deps.log.log({ kind: 'blockError', address: values.target });
-    this.#deps.log.log({
-      kind: 'actionFailedDetail',
-      key: 'KILL_ROUTE',
-      address: values.target,
-      reason: failure,
-    });
-    return { key: 'KILL_ROUTE', ok: false, detail: failure };
+  #route(template: CommandTemplate, values: MacroValues): Promise<ActionReport> {
+    return this.#command('KILL_ROUTE', template, values, 'blockedRoute', 'blockError');
   }
 
-  async #runCmd(template: CommandTemplate, values: MacroValues): Promise<ActionReport> {
+  #runCmd(template: CommandTemplate, values: MacroValues): Promise<ActionReport> {
+    return this.#command('KILL_RUN_CMD', template, values, 'externalCommand', 'runCommandError');
+  }
+
+  /** Runs a command template and logs 1.2's success line, or its failure line plus the reason. */
+  async #command(
+    key: 'KILL_ROUTE' | 'KILL_RUN_CMD',
+    template: CommandTemplate,
+    values: MacroValues,
+    success: 'blockedRoute' | 'externalCommand',
+    failed: 'blockError' | 'runCommandError',
+  ): Promise<ActionReport> {
     const command = substituteMacros(template.text, values);
     const failure = await this.#runSteps(template, values);
     if (failure === null) {
-      this.#deps.log.log({ kind: 'externalCommand', address: values.target, command });
-      return { key: 'KILL_RUN_CMD', ok: true, detail: command };
+      this.#deps.log.log({ kind: success, address: values.target, command });
+      return { key, ok: true, detail: command };
     }
-    this.#deps.log.log({ kind: 'runCommandError', address: values.target });
-    this.#deps.log.log({
-      kind: 'actionFailedDetail',
-      key: 'KILL_RUN_CMD',
-      address: values.target,
-      reason: failure,
-    });
-    return { key: 'KILL_RUN_CMD', ok: false, detail: failure };
+    this.#deps.log.log({ kind: failed, address: values.target });
+    this.#deps.log.log({ kind: 'actionFailedDetail', key, address: values.target, reason: failure });
+    return { key, ok: false, detail: failure };
   }
 
   /** Runs each `&&` step in turn; returns null on success or the first failure's reason. */

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSyslogSink } from '../../test/helpers/syslog-sink.ts';
+import { createAlertLog } from './alert-log.ts';
+import { formatSyslogRecord, SyslogWriter, syslogTimestamp } from './syslog.ts';
+
+process.env.TZ = 'UTC';
+
+test('glibc timestamp: space-padded day, local time, no year', () => {
+  assert.equal(syslogTimestamp(new Date(Date.UTC(2026, 10, 3, 1, 2, 3))), 'Nov  3 01:02:03');
+  assert.equal(syslogTimestamp(new Date(Date.UTC(2026, 10, 23, 1, 16, 19))), 'Nov 23 01:16:19');
+});
+
+test('record bytes match what 1.2 sent through syslog(3)', () => {
+  const date = new Date(Date.UTC(2026, 10, 23, 1, 16, 19));
+  assert.equal(
+    formatSyslogRecord('attackalert: TCP SYN/Normal scan from host: 10.231.0.2/10.231.0.2 to TCP port: 1', {
+      ident: 'portsentry',
+      pid: 15118,
+      date,
+    }),
+    '<29>Nov 23 01:16:19 portsentry[15118]: attackalert: TCP SYN/Normal scan from host: 10.231.0.2/10.231.0.2 to TCP port: 1',
+  );
+});
+
+test('the writer delivers every record in order to the configured socket, and mirrors to a stream', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-syslog-'));
+  const sink = await createSyslogSink(join(dir, 'log'));
+  t.after(() => sink.close());
+  const mirrored: string[] = [];
+  const log = createAlertLog({
+    ident: 'portsnare',
+    pid: 4242,
+    syslog: new SyslogWriter(sink.path),
+    mirror: { write: (s: string) => mirrored.push(s) } as unknown as NodeJS.WritableStream,
+  });
+  for (let port = 1; port <= 200; port++) log.log({ kind: 'listen', protocol: 'tcp', port });
+  log.log({ kind: 'active' });
+  await sink.waitForMessage('adminalert: PortSentry is now active and listening.');
+  const records = sink.records();
+  assert.equal(records.length, 201);
+  assert.deepEqual(
+    records.slice(0, 3).map((r) => [r.priority, r.ident, r.pid, r.message]),
+    [1, 2, 3].map((p) => [29, 'portsnare', 4242, `adminalert: Going into listen mode on TCP port: ${p}`]),
+  );
+  assert.equal(mirrored.length, 201);
+  assert.match(
+    mirrored[0] ?? '',
+    /^\w{3} [ \d]\d \d\d:\d\d:\d\d portsnare\[4242\]: adminalert: Going into listen mode on TCP port: 1\n$/,
+  );
+  log.close();
+});
+
+test('a missing syslog socket never throws: records are counted as dropped', () => {
+  const writer = new SyslogWriter('/nonexistent/dev-log');
+  for (let i = 0; i < 10; i++) writer.write(`<29>Nov 23 01:16:19 portsnare[1]: line ${i}`);
+  assert.equal(writer.stats.sent, 0);
+  assert.equal(writer.stats.dropped, 10);
+  writer.close();
+});
