@@ -1,7 +1,7 @@
 // Test launcher behind `npm test`. Node 20's runner neither globs nor finds .ts files, so this
 // collects every *.test.ts under src/ and test/ (sorted) and runs them with
-// `node --import tsx --test`. Tests under test/e2e/ and test/helpers/ are lab tests (network
-// namespaces, need root); all others are unit tests.
+// `node --import tsx --test`. Tests under test/e2e/ and test/helpers/, and any test importing the
+// namespace lab helper, are lab tests (network namespaces, need root); all others are unit tests.
 //
 //   node scripts/run-tests.mjs [--unit | --lab] [-- FILTER...]
 //
@@ -9,7 +9,7 @@
 // the lab tests are not run, and the exit code is non-zero unless --unit was given.
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,7 +46,11 @@ function find(dir) {
 const all = [...find('src'), ...find('test')]
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
-const isLab = (f) => f.startsWith('test/e2e/') || f.startsWith('test/helpers/');
+// A test that builds network namespaces (imports the lab helper) needs root, wherever it lives.
+const isLab = (f) =>
+  f.startsWith('test/e2e/') ||
+  f.startsWith('test/helpers/') ||
+  /helpers\/netns\.ts['"]/.test(readFileSync(join(root, f), 'utf8'));
 const unit = wantUnit ? all.filter((f) => !isLab(f)) : [];
 let lab = wantLab ? all.filter(isLab) : [];
 

@@ -2,11 +2,15 @@
 // Everything here is loaded by src/sensors/native.ts and nowhere else.
 #include <napi.h>
 
+#include "capture.h"
 #include "tcp_trap.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  portsnare::Capture::Init(env, exports);
+  exports.Set("listDevices",
+              Napi::Function::New(env, portsnare::ListDevices, "listDevices"));
   portsnare::TcpTrap::Init(env, exports);
   exports.Set("finishConnection",
               Napi::Function::New(env, portsnare::FinishConnection,

@@ -9,6 +9,7 @@ export interface OptionDefinition {
   name: string;
   short?: string;
   type: 'boolean' | 'string';
+  multiple?: boolean;
   valueName?: string;
   description: string;
 }
@@ -18,6 +19,8 @@ export interface CommandDefinition {
   summary: string;
   /** Accepts PortSentry's one-token mode flags (-tcp, -udp...). */
   takesModes: boolean;
+  /** Name of the one positional argument, if the command takes one. */
+  positional?: string;
   options: OptionDefinition[];
 }
 
@@ -71,6 +74,25 @@ export const COMMANDS: readonly CommandDefinition[] = [
     takesModes: true,
     options: [CONFIG, DEFAULTS_FILE, HELP],
   },
+  {
+    name: 'replay',
+    summary:
+      'Run a capture file through the detector; print what the daemon would log and block, touching nothing',
+    takesModes: true,
+    positional: 'FILE.pcap',
+    options: [
+      CONFIG,
+      DEFAULTS_FILE,
+      {
+        name: 'local',
+        type: 'string',
+        multiple: true,
+        valueName: 'ADDR',
+        description: "This host's address in the capture (repeatable); without it every destination counts",
+      },
+      HELP,
+    ],
+  },
 ];
 
 export function usage(): string {
@@ -80,13 +102,16 @@ export function usage(): string {
     '',
     'Modes (PortSentry flags; one TCP and one UDP mode may be combined):',
     '  -tcp  -udp     classic: listen on TCP_PORTS / UDP_PORTS; a connection or datagram is a hit',
-    '  -stcp -sudp    stealth (not yet available)',
-    '  -atcp -audp    advanced (not yet available)',
+    '  -stcp -sudp    stealth: watch packets to TCP_PORTS / UDP_PORTS (SYN, FIN, NULL, XMAS, UDP probes)',
+    '  -atcp -audp    advanced: watch every port below ADVANCED_PORTS_TCP/UDP that no service uses',
     '  Without a mode flag, TCP_MODE/UDP_MODE from the defaults file are used, else -tcp -udp.',
     '',
     'Commands:',
   ];
-  for (const command of COMMANDS) lines.push(`  ${command.name.padEnd(14)} ${command.summary}`);
+  for (const command of COMMANDS) {
+    const name = command.positional ? `${command.name} ${command.positional}` : command.name;
+    lines.push(`  ${name.padEnd(22)} ${command.summary}`);
+  }
   for (const command of COMMANDS) {
     lines.push('', `Options of ${command.name}:`);
     for (const option of command.options) {

@@ -89,10 +89,7 @@ test('a config error stops the start (78) before anything is created, bound or r
   }
 });
 
-test('modes not yet available, and a named config that does not exist, are refused clearly', async () => {
-  const stealth = await run(['-stcp', '--foreground']);
-  assert.equal(stealth.code, 78);
-  assert.match(stealth.stderr, /mode -stcp is not available in this version of portsnare/);
+test('a named config that does not exist is refused clearly', async () => {
   const missing = await run(['-tcp', '--config', '/nonexistent/portsentry.conf', '--foreground']);
   assert.equal(missing.code, 78);
   assert.match(missing.stderr, /error: \/nonexistent\/portsentry.conf: no such file/);

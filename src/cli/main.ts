@@ -8,6 +8,7 @@ import { PORTSNARE_VERSION, PORTSENTRY_COMPAT_VERSION } from '../version.ts';
 import { checkConfigCommand } from './check-config.ts';
 import { usage } from './definitions.ts';
 import { parseCommandLine } from './parse.ts';
+import { replayCommand } from './replay.ts';
 import { runCommandLine } from './run.ts';
 
 export const EXIT_USAGE = 64;
@@ -36,6 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (cmd.command.name) {
     case 'check-config':
       return checkConfigCommand(cmd, process.stdout);
+    case 'replay':
+      return replayCommand(cmd, process.stdout);
     default:
       return runCommandLine(cmd);
   }

@@ -13,7 +13,8 @@ import { COMMANDS, LEGACY_MODE_FLAGS, type CommandDefinition } from './definitio
 export interface ParsedCommandLine {
   command: CommandDefinition;
   modes: Mode[];
-  options: Record<string, string | boolean | undefined>;
+  options: Record<string, string | boolean | string[] | undefined>;
+  positional: string | undefined;
 }
 
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
@@ -43,19 +44,33 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     }
     modes.push(mode);
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: ParsedCommandLine['options'];
+  let positionals: string[];
   try {
     const parsed = parseArgs({
       args: remaining,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positional !== undefined,
       options: Object.fromEntries(
-        command.options.map((o) => [o.name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+        command.options.map((o) => [
+          o.name,
+          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
+        ]),
       ),
     });
-    values = parsed.values;
+    values = parsed.values as ParsedCommandLine['options'];
+    positionals = parsed.positionals;
   } catch (err) {
     throw new PortsnareError(ErrorCodes.USAGE, (err as Error).message, { cause: err });
   }
-  return { command, modes, options: values };
+  if (positionals.length > 1) {
+    throw new PortsnareError(
+      ErrorCodes.USAGE,
+      `${command.name} takes one ${command.positional ?? 'argument'}`,
+    );
+  }
+  if (command.positional && positionals.length === 0 && !values['help']) {
+    throw new PortsnareError(ErrorCodes.USAGE, `${command.name} needs ${command.positional}`);
+  }
+  return { command, modes, options: values, positional: positionals[0] };
 }

@@ -101,9 +101,14 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
     process.on('SIGTERM', () => stop(0));
     process.on('SIGINT', () => stop(0));
     process.on('SIGHUP', () => void daemon.reload());
+    process.on('SIGUSR1', () => daemon.logCounters());
     process.on('SIGPIPE', () => undefined);
+    let crashed = false;
     process.on('uncaughtException', (err) => {
-      log.log({ kind: 'reloadFailed', reason: `internal error: ${describeError(err)}` });
+      // Once: an error raised while reporting an error must not loop.
+      if (crashed) process.exit(1);
+      crashed = true;
+      log.log({ kind: 'internalError', reason: describeError(err) });
       stop(1);
     });
   });

@@ -125,6 +125,29 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
   },
   { name: 'PORT_BANNER', kind: 'text', default: '', description: 'Text sent to classic-mode hits' },
   {
+    name: 'INTERFACE',
+    kind: 'text',
+    default: '',
+    description: 'Stealth/advanced modes: capture on this interface only (empty: all interfaces)',
+    portsnareOnly: true,
+    needsRestart: true,
+  },
+  {
+    name: 'STEALTH_TRIGGER_PORTS',
+    kind: 'count',
+    default: '3',
+    description:
+      'Stealth/advanced modes: distinct ports a source must probe before it is acted on (1: first probe, as 1.2)',
+    portsnareOnly: true,
+  },
+  {
+    name: 'STEALTH_TRIGGER_WINDOW',
+    kind: 'count',
+    default: '10',
+    description: 'Seconds within which STEALTH_TRIGGER_PORTS must be reached',
+    portsnareOnly: true,
+  },
+  {
     name: 'HOSTS_DENY_FILE',
     kind: 'path',
     default: '/etc/hosts.deny',

@@ -36,6 +36,10 @@ export interface Settings {
   killRunCmdFirst: boolean;
   scanTrigger: number;
   portBanner: string | null;
+  interface: string | null;
+  stealthTriggerPorts: number;
+  /** Seconds. */
+  stealthTriggerWindow: number;
   hostsDenyFile: string;
   syslogSocket: string;
   syslogIdent: string;
@@ -161,6 +165,9 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     killRunCmdFirst: get('KILL_RUN_CMD_FIRST'),
     scanTrigger: get('SCAN_TRIGGER'),
     portBanner: get<string>('PORT_BANNER') === '' ? null : get('PORT_BANNER'),
+    interface: get<string>('INTERFACE') === '' ? null : get('INTERFACE'),
+    stealthTriggerPorts: get('STEALTH_TRIGGER_PORTS'),
+    stealthTriggerWindow: get('STEALTH_TRIGGER_WINDOW'),
     hostsDenyFile: get('HOSTS_DENY_FILE'),
     syslogSocket: get('SYSLOG_SOCKET'),
     syslogIdent: get('SYSLOG_IDENT'),
@@ -172,6 +179,17 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     if (text !== null && !hasTargetMacro(text)) {
       problem('error', lineOf(key), key, 'has no $TARGET$ macro, so it could never block anyone');
     }
+  }
+  if (settings.interface !== null && !/^[A-Za-z0-9._@:-]{1,15}$/.test(settings.interface)) {
+    problem('error', lineOf('INTERFACE'), 'INTERFACE', `"${settings.interface}" is not an interface name`);
+  }
+  if (settings.stealthTriggerPorts < 1) {
+    problem('error', lineOf('STEALTH_TRIGGER_PORTS'), 'STEALTH_TRIGGER_PORTS', 'must be at least 1');
+  }
+  for (const key of ['ADVANCED_PORTS_TCP', 'ADVANCED_PORTS_UDP'] as const) {
+    const limit = get<number>(key);
+    if (limit > 65536) problem('error', lineOf(key), key, `${limit} is above 65536`);
+    if (limit === 0) problem('warning', lineOf(key), key, 'is 0: advanced mode would watch no port');
   }
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(settings.syslogIdent)) {
     problem('error', lineOf('SYSLOG_IDENT'), 'SYSLOG_IDENT', 'must be 1-32 letters, digits, ".", "_" or "-"');

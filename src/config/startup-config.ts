@@ -4,7 +4,7 @@
  * defaults file, else tcp+udp), the settings, the ignore file, and every problem found in them.
  * `run` and `check-config` share it, so check-config finds exactly what would stop a start.
  */
-import { IMPLEMENTED_MODES, type Mode } from '../detect/probe.ts';
+import type { Mode } from '../detect/probe.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { loadModesFromDefaults } from './defaults-file.ts';
 import { loadIgnoreFile, type IgnoreFile } from './ignore-file.ts';
@@ -39,16 +39,6 @@ export async function loadStartupConfig(opts: {
   diagnostics.push(...ignore.diagnostics);
 
   const file = loaded.path ?? '(built-in defaults)';
-  for (const mode of modes) {
-    if (!IMPLEMENTED_MODES.includes(mode)) {
-      diagnostics.push({
-        severity: 'error',
-        file: modesFrom === 'command line' ? '(command line)' : modesFrom,
-        line: 0,
-        message: `mode -${mode} is not available in this version of portsnare (only -tcp and -udp so far)`,
-      });
-    }
-  }
   if (modes.includes('tcp') && loaded.settings.tcpPorts.length === 0) {
     diagnostics.push({
       severity: 'error',

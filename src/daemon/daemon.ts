@@ -10,22 +10,26 @@ import { blockedFilePath, type LoadedSettings, type Settings } from '../config/s
 import type { IgnoreFile } from '../config/ignore-file.ts';
 import { diagnosticWhere, type Diagnostic } from '../config/diagnostic.ts';
 import { Detector, type DetectorLists } from '../detect/detector.ts';
-import { protocolOf, type Mode, type ProbeEvent, type Protocol } from '../detect/probe.ts';
+import { isClassic, protocolOf, type Mode, type ProbeEvent } from '../detect/probe.ts';
 import { describeError } from '../errors.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import { hostAddresses, ownAddressSet } from '../net/host-addresses.ts';
 import type { AlertLog } from '../report/alert-log.ts';
+import { alertMessages } from '../report/alert-messages.ts';
 import { appendLine, BlockedFile, ensureParentDirectory, formatHistoryLine } from '../report/history.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
 import type { CommandRunner } from '../respond/exec.ts';
 import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
-import { openTcpTraps, type TcpTrapSet } from '../sensors/tcp-traps.ts';
-import { openUdpTraps, type UdpTrapSet } from '../sensors/udp-traps.ts';
 import { PORTSENTRY_COMPAT_VERSION } from '../version.ts';
+import { ClassicTcpSensor, ClassicUdpSensor } from './classic-sensors.ts';
+import { PacketSensor } from './packet-sensor.ts';
 import { Resolver } from './resolver.ts';
+import type { Sensor, SensorContext } from './sensor.ts';
 
 export interface DaemonDeps {
   log: AlertLog;
+  /** Builds the sensors for the modes (tests and replay substitute their own). */
+  sensors?: (modes: readonly Mode[], ctx: SensorContext) => Sensor[];
   run: CommandRunner;
   addHostsDenyLine: (path: string, line: string) => Promise<HostsDenyOutcome>;
   resolver?: Resolver;
@@ -40,7 +44,12 @@ export interface DaemonCounters {
   alerts: number;
   blocks: number;
   failedResponses: number;
+  /** Alerts not handled because MAX_PENDING_ALERTS were already waiting (a flood). */
+  alertsDropped: number;
 }
+
+/** Alerts being handled at once (resolving, responding, recording); beyond it they are counted and dropped. */
+export const MAX_PENDING_ALERTS = 10_000;
 
 type Outcome = 'blocked' | 'already' | 'failed';
 
@@ -52,10 +61,28 @@ export function logDiagnostics(log: AlertLog, diagnostics: readonly Diagnostic[]
   }
 }
 
-function detectorLists(ignore: IgnoreFile): DetectorLists {
+function detectorLists(ignore: IgnoreFile, addresses: readonly string[]): DetectorLists {
   const set = new CidrSet();
   for (const entry of ignore.entries) set.add(entry.cidr);
-  return { ignore: set, own: ownAddressSet(hostAddresses()) };
+  return { ignore: set, own: ownAddressSet(addresses) };
+}
+
+function triggerSettings(settings: Settings) {
+  return {
+    scanTrigger: settings.scanTrigger,
+    stealthPorts: settings.stealthTriggerPorts,
+    stealthWindowMs: settings.stealthTriggerWindow * 1000,
+  };
+}
+
+/** The sensors of a set of modes: classic traps, and one packet capture for all packet modes. */
+export function defaultSensors(modes: readonly Mode[], ctx: SensorContext): Sensor[] {
+  const sensors: Sensor[] = [];
+  if (modes.includes('tcp')) sensors.push(new ClassicTcpSensor(ctx));
+  if (modes.includes('udp')) sensors.push(new ClassicUdpSensor(ctx));
+  const packetModes = modes.filter((m) => !isClassic(m));
+  if (packetModes.length > 0) sensors.push(new PacketSensor(ctx, packetModes));
+  return sensors;
 }
 
 export class Daemon {
@@ -67,6 +94,7 @@ export class Daemon {
     alerts: 0,
     blocks: 0,
     failedResponses: 0,
+    alertsDropped: 0,
   };
   #loaded: LoadedSettings;
   readonly #deps: DaemonDeps;
@@ -76,15 +104,16 @@ export class Daemon {
   readonly #blockedFiles = new Map<Mode, BlockedFile>();
   readonly #pending = new Map<string, Promise<Outcome>>();
   readonly #inflight = new Set<Promise<void>>();
-  #tcpTraps: TcpTrapSet | null = null;
-  #udpTraps: UdpTrapSet | null = null;
+  #sensors: Sensor[] = [];
+  #addresses: string[];
   #pidFile: string | null = null;
 
   constructor(modes: readonly Mode[], loaded: LoadedSettings, ignore: IgnoreFile, deps: DaemonDeps) {
     this.modes = modes;
     this.#loaded = loaded;
     this.#deps = deps;
-    this.#detector = new Detector(detectorLists(ignore), loaded.settings.scanTrigger);
+    this.#addresses = hostAddresses();
+    this.#detector = new Detector(detectorLists(ignore, this.#addresses), triggerSettings(loaded.settings));
     this.#resolver = deps.resolver ?? new Resolver();
     this.#responder = new ClassicResponder({
       settings: () => this.settings,
@@ -124,80 +153,22 @@ export class Daemon {
       this.#blockedFiles.set(mode, file);
     }
 
-    if (this.modes.includes('tcp')) this.#openTcp(settings);
-    if (this.modes.includes('udp')) await this.#openUdp(settings);
+    const ctx: SensorContext = {
+      log,
+      settings: () => this.settings,
+      onProbe: (event, confirm) => this.#onHit(event, confirm),
+      localAddresses: () => this.#addresses,
+    };
+    this.#sensors = (this.#deps.sensors ?? defaultSensors)(this.modes, ctx);
+    for (const sensor of this.#sensors) await sensor.start();
 
     this.#pidFile = join(settings.stateDir, 'portsnare.pid');
     await writeFile(this.#pidFile, `${process.pid}\n`, { mode: 0o644 });
     log.log({ kind: 'active' });
   }
 
-  #openTcp(settings: Settings): void {
-    if (settings.tcpPorts.length === 0) {
-      this.#deps.log.log({ kind: 'noPorts', protocol: 'tcp' });
-      throw new Error('no TCP ports');
-    }
-    const traps = openTcpTraps({
-      ports: settings.tcpPorts,
-      families: [4, 6],
-      onHit: (hit) =>
-        this.#onHit({ mode: 'tcp', protocol: 'tcp', source: hit.source, port: hit.port, time: Date.now() }),
-      onAcceptError: (port) => this.#deps.log.log({ kind: 'acceptFailed', port }),
-    });
-    this.#tcpTraps = traps;
-    this.#logBinds('tcp', settings.tcpPorts, traps.bound, traps.failed);
-  }
-
-  async #openUdp(settings: Settings): Promise<void> {
-    if (settings.udpPorts.length === 0) {
-      this.#deps.log.log({ kind: 'noPorts', protocol: 'udp' });
-      throw new Error('no UDP ports');
-    }
-    const traps = await openUdpTraps({
-      ports: settings.udpPorts,
-      families: [4, 6],
-      onHit: (hit) =>
-        this.#onHit({ mode: 'udp', protocol: 'udp', source: hit.source, port: hit.port, time: Date.now() }),
-      onError: (port, _family, err) =>
-        this.#deps.log.log({ kind: 'sensorError', protocol: 'udp', port, reason: describeError(err) }),
-    });
-    this.#udpTraps = traps;
-    this.#logBinds('udp', settings.udpPorts, traps.bound, traps.failed);
-  }
-
-  /** 1.2's per-port listen/bind-failure lines, with the real port numbers; IPv6 problems said once. */
-  #logBinds(
-    protocol: Protocol,
-    ports: readonly number[],
-    bound: readonly { port: number; family: 4 | 6 }[],
-    failed: readonly { port: number; family: 4 | 6; code: string }[],
-  ): void {
-    const { log } = this.#deps;
-    const v6Unavailable = failed.filter(
-      (f) => f.family === 6 && (f.code === 'EAFNOSUPPORT' || f.code === 'EADDRNOTAVAIL'),
-    );
-    const ipv6Missing = v6Unavailable.length === ports.length;
-    if (ipv6Missing)
-      log.log({ kind: 'ipv6Unavailable', protocol, reason: v6Unavailable[0]?.code ?? 'unknown' });
-    for (const port of ports) {
-      const ok = bound.filter((b) => b.port === port);
-      const bad = failed.filter((f) => f.port === port && !(ipv6Missing && f.family === 6));
-      if (ok.length === 0) {
-        log.log({ kind: 'bindFailed', protocol, port });
-        continue;
-      }
-      log.log({ kind: 'listen', protocol, port });
-      for (const f of bad)
-        log.log({ kind: 'bindFailedFamily', protocol, family: f.family, port, reason: f.code });
-    }
-    if (bound.length === 0) {
-      log.log({ kind: 'bindNone', protocol });
-      throw new Error(`could not bind any ${protocol.toUpperCase()} port`);
-    }
-  }
-
   /** A sensor's hit: judged synchronously; returns the banner to send (classic modes) or null. */
-  #onHit(event: ProbeEvent): Buffer | null {
+  #onHit(event: ProbeEvent, confirm?: () => boolean): Buffer | null {
     this.counters.hits++;
     const verdict = this.#detector.judge(event);
     if (verdict.kind === 'ignored') {
@@ -208,7 +179,15 @@ export class Daemon {
       this.counters.belowTrigger++;
       return null;
     }
+    if (confirm && !confirm()) {
+      this.counters.belowTrigger++;
+      return null;
+    }
     this.counters.alerts++;
+    if (this.#inflight.size >= MAX_PENDING_ALERTS) {
+      this.counters.alertsDropped++;
+      return null;
+    }
     const task = this.#handleAlert(event).catch((err: unknown) =>
       this.#deps.log.log({
         kind: 'sensorError',
@@ -226,19 +205,21 @@ export class Daemon {
   async #handleAlert(event: ProbeEvent): Promise<void> {
     const { log } = this.#deps;
     const host = this.settings.resolveHost ? await this.#resolver.nameOf(event.source) : event.source;
-    log.log({ kind: 'connect', protocol: event.protocol, host, address: event.source, port: event.port });
+    const address = event.source;
+    for (const message of alertMessages(event, host)) log.log(message);
+    const alreadyBlocked = () => log.log({ kind: 'alreadyBlocked', mode: event.mode, host, address });
 
-    const inflight = this.#pending.get(event.source);
+    const inflight = this.#pending.get(address);
     if (inflight) {
-      if ((await inflight) !== 'failed') log.log({ kind: 'alreadyBlockedClassic', address: event.source });
+      if ((await inflight) !== 'failed') alreadyBlocked();
       return;
     }
     const decision = this.#respondOnce(event, host);
-    this.#pending.set(event.source, decision);
+    this.#pending.set(address, decision);
     try {
-      if ((await decision) === 'already') log.log({ kind: 'alreadyBlockedClassic', address: event.source });
+      if ((await decision) === 'already') alreadyBlocked();
     } finally {
-      this.#pending.delete(event.source);
+      this.#pending.delete(address);
     }
   }
 
@@ -248,6 +229,7 @@ export class Daemon {
     }
     const outcome = await this.#responder.respond({
       address: event.source,
+      host,
       port: event.port,
       mode: event.mode,
       protocol: protocolOf(event.mode),
@@ -280,6 +262,20 @@ export class Daemon {
     }
   }
 
+  /** Every counter of the daemon and its sensors, flat (`capture.probes`, `alerts`, ...). */
+  allCounters(): Record<string, number> {
+    const all: Record<string, number> = { ...this.counters, pendingResponses: this.#pending.size };
+    for (const sensor of this.#sensors) {
+      for (const [key, value] of Object.entries(sensor.counters())) all[`${sensor.name}.${key}`] = value;
+    }
+    return all;
+  }
+
+  /** SIGUSR1: logs the counters. */
+  logCounters(): void {
+    this.#deps.log.log({ kind: 'counters', counters: this.allCounters() });
+  }
+
   /** SIGHUP: re-reads config, ignore file and host addresses; the traps stay open. */
   async reload(): Promise<void> {
     const { log } = this.#deps;
@@ -307,6 +303,11 @@ export class Daemon {
     changed('STATE_DIR', before.stateDir, after.stateDir);
     changed('SYSLOG_SOCKET', before.syslogSocket, after.syslogSocket);
     changed('SYSLOG_IDENT', before.syslogIdent, after.syslogIdent);
+    changed('INTERFACE', before.interface, after.interface);
+    changed('ADVANCED_PORTS_TCP', before.advancedPortsTcp, after.advancedPortsTcp);
+    changed('ADVANCED_PORTS_UDP', before.advancedPortsUdp, after.advancedPortsUdp);
+    changed('ADVANCED_EXCLUDE_TCP', before.advancedExcludeTcp, after.advancedExcludeTcp);
+    changed('ADVANCED_EXCLUDE_UDP', before.advancedExcludeUdp, after.advancedExcludeUdp);
     // Keep what only a restart can change; take everything else.
     this.#loaded = {
       ...next.loaded,
@@ -318,10 +319,17 @@ export class Daemon {
         stateDir: before.stateDir,
         syslogSocket: before.syslogSocket,
         syslogIdent: before.syslogIdent,
+        interface: before.interface,
+        advancedPortsTcp: before.advancedPortsTcp,
+        advancedPortsUdp: before.advancedPortsUdp,
+        advancedExcludeTcp: before.advancedExcludeTcp,
+        advancedExcludeUdp: before.advancedExcludeUdp,
       },
     };
-    const lists = detectorLists(next.ignore);
-    this.#detector.reconfigure(lists, after.scanTrigger);
+    this.#addresses = hostAddresses();
+    for (const sensor of this.#sensors) sensor.addressesChanged?.(this.#addresses);
+    const lists = detectorLists(next.ignore, this.#addresses);
+    this.#detector.reconfigure(lists, triggerSettings(after));
     log.log({
       kind: 'reloaded',
       configPath: next.loaded.path ?? '(built-in defaults)',
@@ -332,10 +340,8 @@ export class Daemon {
 
   /** Closes the traps, lets running responses finish (bounded), logs 1.2's shutdown pair. */
   async stop(): Promise<void> {
-    this.#tcpTraps?.close();
-    this.#tcpTraps = null;
-    await this.#udpTraps?.close();
-    this.#udpTraps = null;
+    for (const sensor of this.#sensors) await sensor.close();
+    this.#sensors = [];
     await Promise.race([
       Promise.allSettled([...this.#inflight]),
       new Promise((r) => setTimeout(r, 5000).unref()),

@@ -4,7 +4,7 @@ import { parseCidr } from '../net/address.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import { Detector } from './detector.ts';
 import type { ProbeEvent } from './probe.ts';
-import { TriggerCounter } from './trigger.ts';
+import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
 const probe = (source: string, port = 1): ProbeEvent => ({
   mode: 'tcp',
@@ -52,20 +52,78 @@ test('a recently active source survives a flood of other sources', () => {
 test('own addresses and ignored sources are dropped before the trigger counts them', () => {
   const detector = new Detector(
     { ignore: set('10.231.0.0/24', '2001:db8:1::/64'), own: set('192.0.2.1', '127.0.0.0/8') },
-    2,
+    { scanTrigger: 2, stealthPorts: 3, stealthWindowMs: 10_000 },
   );
   assert.deepEqual(detector.judge(probe('10.231.0.5')), { kind: 'ignored', reason: 'ignore-list' });
   assert.deepEqual(detector.judge(probe('2001:db8:1::5')), { kind: 'ignored', reason: 'ignore-list' });
   assert.deepEqual(detector.judge(probe('192.0.2.1')), { kind: 'ignored', reason: 'own-address' });
   assert.deepEqual(detector.judge(probe('127.0.0.1')), { kind: 'ignored', reason: 'own-address' });
-  assert.deepEqual(detector.judge(probe('203.0.113.5')), { kind: 'below-trigger', count: 1 });
+  assert.deepEqual(detector.judge(probe('203.0.113.5')), {
+    kind: 'below-trigger',
+    count: 1,
+    distinctPorts: 1,
+  });
   assert.deepEqual(detector.judge(probe('203.0.113.5', 2)), { kind: 'alert', count: 2 });
-  assert.deepEqual(detector.judge(probe('2001:db8:2::5')), { kind: 'below-trigger', count: 1 });
+  assert.deepEqual(detector.judge(probe('2001:db8:2::5')), {
+    kind: 'below-trigger',
+    count: 1,
+    distinctPorts: 1,
+  });
 });
 
 test('reconfigure swaps the lists at once', () => {
-  const detector = new Detector({ ignore: set(), own: set() }, 0);
+  const triggers = { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 };
+  const detector = new Detector({ ignore: set(), own: set() }, triggers);
   assert.equal(detector.judge(probe('203.0.113.5')).kind, 'alert');
-  detector.reconfigure({ ignore: set('203.0.113.0/24'), own: set() }, 0);
+  detector.reconfigure({ ignore: set('203.0.113.0/24'), own: set() }, triggers);
   assert.equal(detector.judge(probe('203.0.113.5')).kind, 'ignored');
+});
+
+test('packet evidence needs distinct ports within the window; a connect does not', () => {
+  const detector = new Detector(
+    { ignore: set(), own: set() },
+    { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 },
+  );
+  const syn = (port: number, time: number): ProbeEvent => ({
+    mode: 'stcp',
+    protocol: 'tcp',
+    source: '198.51.100.9',
+    port,
+    time,
+  });
+  assert.equal(detector.judge(syn(1, 0)).kind, 'below-trigger');
+  assert.equal(detector.judge(syn(1, 10)).kind, 'below-trigger', 'the same port again is no new evidence');
+  assert.equal(detector.judge(syn(2, 20)).kind, 'below-trigger');
+  assert.equal(detector.judge(syn(3, 30)).kind, 'alert');
+  assert.equal(detector.judge(syn(4, 40)).kind, 'alert');
+  assert.equal(detector.judge(probe('198.51.100.10')).kind, 'alert', 'a completed handshake acts at once');
+});
+
+test('distinct ports older than the window no longer count', () => {
+  const counter = new DistinctPortCounter(3, 1000);
+  assert.equal(counter.hit('a', 1, 0).fired, false);
+  assert.equal(counter.hit('a', 2, 700).fired, false);
+  assert.deepEqual(counter.hit('a', 3, 1600), { distinct: 2, fired: false });
+  assert.deepEqual(counter.hit('a', 4, 1700), { distinct: 3, fired: true });
+});
+
+test('a flood of one-port spoofed sources never alerts and stays bounded', () => {
+  const detector = new Detector(
+    { ignore: set(), own: set() },
+    { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000, maxTrackedSources: 10_000 },
+  );
+  let alerts = 0;
+  for (let i = 0; i < 200_000; i++) {
+    const source = `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
+    if (detector.judge({ mode: 'atcp', protocol: 'tcp', source, port: i % 1024, time: i }).kind === 'alert')
+      alerts++;
+  }
+  assert.equal(alerts, 0);
+  // A real scanner in the middle of the flood is still caught on its third port.
+  const scan = (port: number) =>
+    detector.judge({ mode: 'atcp', protocol: 'tcp', source: '203.0.113.66', port, time: 200_000 + port });
+  assert.deepEqual(
+    [1, 2, 3].map((p) => scan(p).kind),
+    ['below-trigger', 'below-trigger', 'alert'],
+  );
 });

@@ -1,16 +1,16 @@
 /**
  * @module detect/detector
- * The pure detection core: judges one probe event against the never-act-on lists and the scan
- * trigger. No I/O, no clock of its own; the daemon and `replay` feed it the same way.
+ * The pure detection core: judges one probe event against the never-act-on lists and the triggers.
+ * No I/O and no clock of its own (events carry their time); the daemon and `replay` feed it alike.
  */
 import { channels } from '../diagnostics.ts';
 import type { CidrSet } from '../net/cidr-set.ts';
-import type { ProbeEvent } from './probe.ts';
-import { TriggerCounter } from './trigger.ts';
+import { isPacketEvidence, type ProbeEvent } from './probe.ts';
+import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
 export type Verdict =
   | { kind: 'ignored'; reason: 'ignore-list' | 'own-address' }
-  | { kind: 'below-trigger'; count: number }
+  | { kind: 'below-trigger'; count: number; distinctPorts: number }
   | { kind: 'alert'; count: number };
 
 export interface DetectorLists {
@@ -20,19 +20,42 @@ export interface DetectorLists {
   own: CidrSet;
 }
 
+export interface TriggerSettings {
+  /** SCAN_TRIGGER, 1.2's meaning. */
+  scanTrigger: number;
+  /** STEALTH_TRIGGER_PORTS: distinct ports packet evidence must touch before it counts. */
+  stealthPorts: number;
+  /** STEALTH_TRIGGER_WINDOW in milliseconds. */
+  stealthWindowMs: number;
+  maxTrackedSources?: number;
+}
+
 export class Detector {
   #lists: DetectorLists;
   #trigger: TriggerCounter;
+  #distinct: DistinctPortCounter;
 
-  constructor(lists: DetectorLists, scanTrigger: number, maxTrackedSources?: number) {
+  constructor(lists: DetectorLists, triggers: TriggerSettings) {
     this.#lists = lists;
-    this.#trigger = new TriggerCounter(scanTrigger, maxTrackedSources);
+    this.#trigger = new TriggerCounter(triggers.scanTrigger, triggers.maxTrackedSources);
+    this.#distinct = new DistinctPortCounter(
+      triggers.stealthPorts,
+      triggers.stealthWindowMs,
+      triggers.maxTrackedSources,
+    );
   }
 
   /** Swaps the lists (SIGHUP); a changed trigger starts counting afresh. */
-  reconfigure(lists: DetectorLists, scanTrigger: number): void {
+  reconfigure(lists: DetectorLists, triggers: TriggerSettings): void {
     this.#lists = lists;
-    if (scanTrigger !== this.#trigger.trigger) this.#trigger = new TriggerCounter(scanTrigger);
+    if (triggers.scanTrigger !== this.#trigger.trigger)
+      this.#trigger = new TriggerCounter(triggers.scanTrigger);
+    if (
+      triggers.stealthPorts !== this.#distinct.ports ||
+      triggers.stealthWindowMs !== this.#distinct.windowMs
+    ) {
+      this.#distinct = new DistinctPortCounter(triggers.stealthPorts, triggers.stealthWindowMs);
+    }
   }
 
   judge(event: ProbeEvent): Verdict {
@@ -44,7 +67,12 @@ export class Detector {
   #judge(event: ProbeEvent): Verdict {
     if (this.#lists.own.has(event.source)) return { kind: 'ignored', reason: 'own-address' };
     if (this.#lists.ignore.has(event.source)) return { kind: 'ignored', reason: 'ignore-list' };
+    const distinct = isPacketEvidence(event.mode)
+      ? this.#distinct.hit(event.source, event.port, event.time)
+      : { distinct: 1, fired: true };
     const { count, fired } = this.#trigger.hit(event.source);
-    return fired ? { kind: 'alert', count } : { kind: 'below-trigger', count };
+    return fired && distinct.fired
+      ? { kind: 'alert', count }
+      : { kind: 'below-trigger', count, distinctPorts: distinct.distinct };
   }
 }

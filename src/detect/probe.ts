@@ -12,8 +12,6 @@ export type Mode = 'tcp' | 'udp' | 'stcp' | 'sudp' | 'atcp' | 'audp';
 export const TCP_MODES = ['tcp', 'stcp', 'atcp'] as const;
 export const UDP_MODES = ['udp', 'sudp', 'audp'] as const;
 export const ALL_MODES: readonly Mode[] = [...TCP_MODES, ...UDP_MODES];
-/** The modes this version can run. */
-export const IMPLEMENTED_MODES: readonly Mode[] = ['tcp', 'udp'];
 
 export function protocolOf(mode: Mode): Protocol {
   return mode.endsWith('tcp') ? 'tcp' : 'udp';
@@ -23,6 +21,18 @@ export function isClassic(mode: Mode): boolean {
   return mode === 'tcp' || mode === 'udp';
 }
 
+export function isAdvanced(mode: Mode): boolean {
+  return mode === 'atcp' || mode === 'audp';
+}
+
+/**
+ * Whether a hit of this mode can come from a forged source: everything but a completed TCP
+ * handshake (classic `-tcp`). Classic UDP keeps 1.2's first-datagram trigger for now.
+ */
+export function isPacketEvidence(mode: Mode): boolean {
+  return !isClassic(mode);
+}
+
 export interface ProbeEvent {
   mode: Mode;
   protocol: Protocol;
@@ -30,6 +40,12 @@ export interface ProbeEvent {
   source: string;
   /** Destination (trap) port. */
   port: number;
+  /** Destination address, where the sensor knows it (packet modes). */
+  destination?: string;
   /** Milliseconds since the epoch. */
   time: number;
+  /** Stealth TCP probes: 1.2's scan label (`TCP SYN/Normal scan`, ` TCP NULL scan`, ...). */
+  label?: string;
+  /** IPv4 packet carrying IP options (1.2's "detection avoidance technique" line). */
+  ipOptions?: boolean;
 }

@@ -24,13 +24,19 @@ export interface AlertLogOptions {
 export function createAlertLog(opts: AlertLogOptions): AlertLog {
   const pid = opts.pid ?? process.pid;
   const now = opts.now ?? (() => new Date());
+  // A mirror that goes away (the terminal closed, a pipe reader died) is dropped, never retried:
+  // its write errors must not turn into an endless stream of errors about logging errors.
+  let mirror = opts.mirror ?? null;
+  mirror?.once('error', () => {
+    mirror = null;
+  });
   return {
     log(message) {
       const text = formatMessage(message);
       const date = now();
       if (channels.message.hasSubscribers) channels.message.publish({ message, text });
       opts.syslog?.write(formatSyslogRecord(text, { ident: opts.ident, pid, date }));
-      opts.mirror?.write(`${syslogTimestamp(date)} ${opts.ident}[${pid}]: ${text}\n`);
+      mirror?.write(`${syslogTimestamp(date)} ${opts.ident}[${pid}]: ${text}\n`);
     },
     close() {
       opts.syslog?.close();

@@ -53,8 +53,73 @@ const EXPECTED: [LogMessage, string][] = [
     'attackalert: Possible stealth scan from unknown host to TCP port: 1 (accept failed)',
   ],
   [
-    { kind: 'alreadyBlockedClassic', address: '10.231.0.2' },
+    { kind: 'alreadyBlocked', mode: 'tcp', host: '10.231.0.2', address: '10.231.0.2' },
     'attackalert: Host: 10.231.0.2 is already blocked. Ignoring',
+  ],
+  [
+    { kind: 'alreadyBlocked', mode: 'stcp', host: '10.231.0.2', address: '10.231.0.2' },
+    'attackalert: Host: 10.231.0.2/10.231.0.2 is already blocked Ignoring',
+  ],
+  [
+    {
+      kind: 'stealthScan',
+      protocol: 'tcp',
+      label: 'TCP SYN/Normal scan',
+      host: '10.231.0.2',
+      address: '10.231.0.2',
+      port: 1,
+    },
+    'attackalert: TCP SYN/Normal scan from host: 10.231.0.2/10.231.0.2 to TCP port: 1',
+  ],
+  [
+    {
+      kind: 'stealthScan',
+      protocol: 'tcp',
+      label: ' TCP NULL scan',
+      host: 'h',
+      address: '10.231.0.2',
+      port: 1,
+    },
+    'attackalert:  TCP NULL scan from host: h/10.231.0.2 to TCP port: 1',
+  ],
+  [
+    { kind: 'stealthScan', protocol: 'udp', label: '', host: '10.231.0.2', address: '10.231.0.2', port: 69 },
+    'attackalert: UDP scan from host: 10.231.0.2/10.231.0.2 to UDP port: 69',
+  ],
+  [
+    { kind: 'ipOptions', protocol: 'tcp', host: '10.231.0.2', address: '10.231.0.2', port: 143 },
+    'attackalert: Packet from host: 10.231.0.2/10.231.0.2 to TCP port: 143 has IP options set (detection avoidance technique).',
+  ],
+  [
+    { kind: 'illegalHeaderLength', protocol: 'udp', ihl: 3, address: '10.231.0.2' },
+    'attackalert: Illegal IP header length detected in UDP packet: 3 from (possible) host: 10.231.0.2',
+  ],
+  [
+    { kind: 'stealthListen', protocol: 'tcp', port: 1 },
+    'adminalert: Going into stealth listen mode on TCP port: 1',
+  ],
+  [
+    { kind: 'socketInUse', port: 111 },
+    'adminalert: ERROR: Socket 111 is in use and will not be monitored. Attempting to continue',
+  ],
+  [
+    { kind: 'allSocketsInUse', protocol: 'udp' },
+    'adminalert: ERROR: All supplied UDP sockets are in use and will not be listened to. Shutting down.',
+  ],
+  [{ kind: 'advancedMonitor', ports: 1024 }, 'adminalert: Advanced mode will monitor first 1024 ports'],
+  [{ kind: 'advancedExclude', port: 113 }, 'adminalert: Advanced mode will manually exclude port: 113 '],
+  [{ kind: 'advancedExcludeNone' }, 'adminalert: Advanced mode will manually exclude no ports'],
+  [
+    { kind: 'advancedIgnored', protocol: 'tcp', port: 79 },
+    'adminalert: Advanced Stealth scan detection mode activated. Ignored TCP port: 79',
+  ],
+  [
+    { kind: 'couldNotBlock', mode: 'stcp', host: 'h', address: '10.231.0.2' },
+    'attackalert: ERROR: Could not block host h/10.231.0.2 !!',
+  ],
+  [
+    { kind: 'couldNotBlock', mode: 'audp', host: 'h', address: '10.231.0.2' },
+    'attackalert: ERROR: Could not block host h/10.231.0.2!!',
   ],
   [
     { kind: 'ignoringResponse', protocol: 'tcp' },
@@ -77,7 +142,7 @@ const EXPECTED: [LogMessage, string][] = [
     'attackalert: External command run for host: 10.231.0.2 using command: "/bin/echo RUNCMD 10.231.0.2 79 tcp"',
   ],
   [
-    { kind: 'couldNotBlockClassic', address: '10.231.0.2' },
+    { kind: 'couldNotBlock', mode: 'tcp', host: '10.231.0.2', address: '10.231.0.2' },
     'attackalert: ERROR: Could not block host 10.231.0.2 !!',
   ],
   [

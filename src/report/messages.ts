@@ -6,7 +6,7 @@
  * "Attempting to continue", and the leading space of the NULL-scan label. Adding a kind without a
  * formatter does not compile.
  */
-import type { Protocol } from '../detect/probe.ts';
+import { isClassic, type Mode, type Protocol } from '../detect/probe.ts';
 
 type Proto = Protocol;
 const P = (p: Proto): string => p.toUpperCase();
@@ -23,9 +23,9 @@ export type LogMessage =
   | { kind: 'ipv6Unavailable'; protocol: Proto; reason: string }
   | { kind: 'bindNone'; protocol: Proto }
   | { kind: 'active' }
-  | { kind: 'modeNotImplemented'; mode: string }
   | { kind: 'reloaded'; configPath: string; ignoreEntries: number; localAddresses: number }
   | { kind: 'reloadFailed'; reason: string }
+  | { kind: 'internalError'; reason: string }
   | { kind: 'reloadNeedsRestart'; key: string }
   | { kind: 'shuttingDownSecurity' }
   | { kind: 'shuttingDownAdmin' }
@@ -37,14 +37,28 @@ export type LogMessage =
   // --- detection ---
   | { kind: 'connect'; protocol: Proto; host: string; address: string; port: number }
   | { kind: 'acceptFailed'; port: number }
+  | { kind: 'stealthScan'; protocol: Proto; label: string; host: string; address: string; port: number }
+  | { kind: 'ipOptions'; protocol: Proto; host: string; address: string; port: number }
+  | { kind: 'illegalHeaderLength'; protocol: Proto; ihl: number; address: string }
+  | { kind: 'stealthListen'; protocol: Proto; port: number }
+  | { kind: 'socketInUse'; port: number }
+  | { kind: 'allSocketsInUse'; protocol: Proto }
+  | { kind: 'advancedMonitor'; ports: number }
+  | { kind: 'advancedExclude'; port: number }
+  | { kind: 'advancedExcludeNone' }
+  | { kind: 'advancedIgnored'; protocol: Proto; port: number }
+  | { kind: 'captureOpened'; device: string; filter: string }
+  | { kind: 'captureFailed'; reason: string }
+  | { kind: 'captureDrops'; dropped: number; received: number; malformed: number }
+  | { kind: 'counters'; counters: Record<string, number> }
   | { kind: 'sensorError'; protocol: Proto; port: number; reason: string }
   // --- response ---
-  | { kind: 'alreadyBlockedClassic'; address: string }
+  | { kind: 'alreadyBlocked'; mode: Mode; host: string; address: string }
   | { kind: 'ignoringResponse'; protocol: Proto }
   | { kind: 'blockedWrappers'; address: string; line: string }
   | { kind: 'blockedRoute'; address: string; command: string }
   | { kind: 'externalCommand'; address: string; command: string }
-  | { kind: 'couldNotBlockClassic'; address: string }
+  | { kind: 'couldNotBlock'; mode: Mode; host: string; address: string }
   | { kind: 'blockError'; address: string }
   | { kind: 'runCommandError'; address: string }
   | { kind: 'hostsDenyOpenFailed'; path: string }
@@ -69,11 +83,10 @@ const formatters: Formatters = {
     `adminalert: WARNING: IPv6 ${P(m.protocol)} traps unavailable (${m.reason}); watching IPv4 only`,
   bindNone: (m) => `adminalert: ERROR: could not bind ANY ${P(m.protocol)} sockets. Shutting down.`,
   active: () => 'adminalert: PortSentry is now active and listening.',
-  modeNotImplemented: (m) =>
-    `adminalert: ERROR: mode -${m.mode} is not available in this version of portsnare. Shutting down.`,
   reloaded: (m) =>
     `adminalert: Reloaded configuration from ${m.configPath}: ${m.ignoreEntries} ignore entries, ${m.localAddresses} local addresses.`,
   reloadFailed: (m) => `adminalert: ERROR: Reload failed, keeping the previous configuration: ${m.reason}`,
+  internalError: (m) => `adminalert: ERROR: internal error: ${m.reason}. Shutting down.`,
   reloadNeedsRestart: (m) => `adminalert: WARNING: ${m.key} changed; the new value takes effect on restart.`,
   shuttingDownSecurity: () => 'securityalert: PortSentry is shutting down',
   shuttingDownAdmin: () => 'adminalert: PortSentry is shutting down',
@@ -85,8 +98,36 @@ const formatters: Formatters = {
     `attackalert: Connect from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port}`,
   acceptFailed: (m) =>
     `attackalert: Possible stealth scan from unknown host to TCP port: ${m.port} (accept failed)`,
+  stealthScan: (m) =>
+    `attackalert: ${m.protocol === 'udp' ? 'UDP scan' : m.label} from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port}`,
+  ipOptions: (m) =>
+    `attackalert: Packet from host: ${m.host}/${m.address} to ${P(m.protocol)} port: ${m.port} has IP options set (detection avoidance technique).`,
+  illegalHeaderLength: (m) =>
+    `attackalert: Illegal IP header length detected in ${P(m.protocol)} packet: ${m.ihl} from (possible) host: ${m.address}`,
+  stealthListen: (m) => `adminalert: Going into stealth listen mode on ${P(m.protocol)} port: ${m.port}`,
+  socketInUse: (m) =>
+    `adminalert: ERROR: Socket ${m.port} is in use and will not be monitored. Attempting to continue`,
+  allSocketsInUse: (m) =>
+    `adminalert: ERROR: All supplied ${P(m.protocol)} sockets are in use and will not be listened to. Shutting down.`,
+  advancedMonitor: (m) => `adminalert: Advanced mode will monitor first ${m.ports} ports`,
+  advancedExclude: (m) => `adminalert: Advanced mode will manually exclude port: ${m.port} `,
+  advancedExcludeNone: () => 'adminalert: Advanced mode will manually exclude no ports',
+  advancedIgnored: (m) =>
+    `adminalert: Advanced Stealth scan detection mode activated. Ignored ${P(m.protocol)} port: ${m.port}`,
+  captureOpened: (m) => `adminalert: Capturing on ${m.device} with filter: ${m.filter}`,
+  captureFailed: (m) => `adminalert: ERROR: could not open packet capture: ${m.reason}. Shutting down.`,
+  captureDrops: (m) =>
+    `adminalert: WARNING: packet capture dropped ${m.dropped} of ${m.received} packets; ${m.malformed} malformed packets skipped`,
+  counters: (m) =>
+    `adminalert: Counters: ${Object.entries(m.counters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
   sensorError: (m) => `adminalert: ERROR: ${P(m.protocol)} trap on port ${m.port}: ${m.reason}`,
-  alreadyBlockedClassic: (m) => `attackalert: Host: ${m.address} is already blocked. Ignoring`,
+  // 1.2's classic modes name the IP with a period; its stealth modes name H/IP without one.
+  alreadyBlocked: (m) =>
+    isClassic(m.mode)
+      ? `attackalert: Host: ${m.address} is already blocked. Ignoring`
+      : `attackalert: Host: ${m.host}/${m.address} is already blocked Ignoring`,
   ignoringResponse: (m) => `attackalert: Ignoring ${P(m.protocol)} response per configuration file setting.`,
   blockedWrappers: (m) =>
     `attackalert: Host ${m.address} has been blocked via wrappers with string: "${m.line}"`,
@@ -94,7 +135,13 @@ const formatters: Formatters = {
     `attackalert: Host ${m.address} has been blocked via dropped route using command: "${m.command}"`,
   externalCommand: (m) =>
     `attackalert: External command run for host: ${m.address} using command: "${m.command}"`,
-  couldNotBlockClassic: (m) => `attackalert: ERROR: Could not block host ${m.address} !!`,
+  // Three spellings in 1.2: IP (classic), H/IP with a space (-stcp), H/IP without (-atcp, -sudp, -audp).
+  couldNotBlock: (m) =>
+    isClassic(m.mode)
+      ? `attackalert: ERROR: Could not block host ${m.address} !!`
+      : m.mode === 'stcp'
+        ? `attackalert: ERROR: Could not block host ${m.host}/${m.address} !!`
+        : `attackalert: ERROR: Could not block host ${m.host}/${m.address}!!`,
   blockError: (m) => `adminalert: ERROR: There was an error trying to block host (exec fail) ${m.address}`,
   runCommandError: (m) =>
     `adminalert: ERROR: There was an error trying to run command (exec fail) ${m.address}`,

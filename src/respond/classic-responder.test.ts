@@ -36,7 +36,13 @@ async function setup(conf: string, results: Record<string, CommandResult> = {}) 
   return { responder, lines, ran, hostsDeny };
 }
 
-const request = { address: '192.0.2.7', port: 143, mode: 'tcp' as const, protocol: 'tcp' as const };
+const request = {
+  address: '192.0.2.7',
+  host: '192.0.2.7',
+  port: 143,
+  mode: 'tcp' as const,
+  protocol: 'tcp' as const,
+};
 
 test('BLOCK_TCP=1: hosts.deny, then route, then the command, with 1.2 lines', async () => {
   const { responder, lines, ran, hostsDeny } = await setup(

@@ -22,6 +22,8 @@ import type { HostsDenyOutcome } from './hosts-deny.ts';
 
 export interface ResponseRequest {
   address: string;
+  /** Resolved name or the address, for 1.2's `H/IP` texts. */
+  host: string;
   port: number;
   mode: Mode;
   protocol: Protocol;
@@ -77,7 +79,13 @@ export class ClassicResponder {
       for (const step of order) await step();
     }
     const ok = actions.every((a) => a.ok);
-    if (!ok) this.#deps.log.log({ kind: 'couldNotBlockClassic', address: request.address });
+    if (!ok)
+      this.#deps.log.log({
+        kind: 'couldNotBlock',
+        mode: request.mode,
+        host: request.host,
+        address: request.address,
+      });
     if (channels.response.hasSubscribers) channels.response.publish({ request, ok, actions });
     return { ok, actions };
   }

@@ -33,10 +33,67 @@ export interface NativeTcpTrapConstructor {
   new (family: 4 | 6, port: number, backlog: number, onConnection: NativeConnectionCallback): NativeTcpTrap;
 }
 
+/**
+ * Called from the event loop once per batch: `(batch, count)` with `count` (1..maxBatch) records of
+ * `u32 tsSec, u32 tsUsec, u32 caplen, u32 len` (host byte order), `caplen` bytes, zero padding to a
+ * multiple of 4. Or, once, `(null, 0, error)` when the capture fails after opening (for example its
+ * interface disappeared); it then delivers nothing more and only needs `close()`.
+ */
+export type NativeBatchCallback = (batch: Buffer | null, count: number, error?: NativeCaptureError) => void;
+
+export interface NativeCaptureOptions {
+  snaplen: number;
+  bufferSize: number;
+  /** false: TPACKET_V3 blocks handed over when full or after `timeoutMs`. */
+  immediate: boolean;
+  timeoutMs: number;
+  maxBatch: number;
+}
+
+/** A live, non-promiscuous libpcap capture polled on the event loop until closed. */
+export interface NativeCapture {
+  /** pcap_datalink: 1 Ethernet, 113 LINUX_SLL ('any'), 276 LINUX_SLL2, ... */
+  readonly linkType: number;
+  /** pcap_stats. Throws once closed. */
+  stats(): { received: number; dropped: number; ifDropped: number };
+  /** Compiles and applies a new BPF filter; throws a {@link NativeCaptureError} and keeps the old one. */
+  setFilter(filter: string): void;
+  /** Stops polling and closes the pcap handle at once; idempotent. */
+  close(): void;
+}
+
+export interface NativeCaptureConstructor {
+  /**
+   * Opens `device` in the calling process's network namespace. Throws a {@link NativeCaptureError}
+   * if libpcap cannot open it or the filter does not compile, a TypeError/RangeError for bad options.
+   */
+  new (
+    device: string,
+    filter: string,
+    options: NativeCaptureOptions,
+    onBatch: NativeBatchCallback,
+  ): NativeCapture;
+}
+
+/** libpcap's failures: `code` is a libpcap status name ('PCAP_ERROR', 'PCAP_ERROR_NO_SUCH_DEVICE', ...). */
+export interface NativeCaptureError extends Error {
+  code: string;
+}
+
+/** A capture device from pcap_findalldevs. */
+export interface NativeCaptureDevice {
+  name: string;
+  /** libpcap's PCAP_IF_* bits: 0x1 loopback, 0x2 up, 0x4 running, 0x8 wireless, 0x30 connection status. */
+  flags: number;
+}
+
 export interface NativeModule {
   TcpTrap: NativeTcpTrapConstructor;
   /** Sends `banner` (if non-empty, one nonblocking best-effort send), then closes `connFd`. */
   finishConnection(connFd: number, banner: Buffer | null): void;
+  Capture: NativeCaptureConstructor;
+  /** The devices libpcap can open in the calling process's network namespace ('any' included). */
+  listDevices(): NativeCaptureDevice[];
 }
 
 /** The addon's errors look like Node's system errors: errno is negative, as in Node. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PORTSNARE_BIN, prepareFiles, startService, tcpProbe } from '../helpers/daemon.ts';
+import { PORTSNARE_BIN, prepareFiles, startDaemon, startService, tcpProbe } from '../helpers/daemon.ts';
 import { createLab, waitFor } from '../helpers/netns.ts';
 import { createSyslogSink } from '../helpers/syslog-sink.ts';
 
@@ -86,4 +86,20 @@ test("a daemon that cannot start makes the command fail with the daemon's reason
     'securityalert: PortSentry is shutting down',
     'adminalert: PortSentry is shutting down',
   ]);
+});
+
+test('--foreground: a stderr that goes away does not stop or stall the daemon', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({ TCP_PORTS: '1,11', UDP_PORTS: '9' });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  daemon.process.child.stderr?.destroy(); // the terminal is gone: writes now fail with EPIPE
+
+  for (const port of [1, 11, 1]) await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, port);
+  await daemon.sink.waitForMessage(`attackalert: Host: ${lab.scanner.ipv4} is already blocked. Ignoring`);
+  assert.ok(!daemon.sink.messages().some((m) => m.includes('internal error')));
+  const started = Date.now();
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+  assert.ok(Date.now() - started < 3000, 'SIGTERM is handled promptly');
 });

@@ -1,0 +1,34 @@
+/**
+ * @module daemon/sensor
+ * What the daemon asks of a sensor: start (logging the mode's startup lines, throwing if the mode
+ * cannot run), hand every probe to `onProbe`, follow the host's addresses, close.
+ */
+import type { Settings } from '../config/settings.ts';
+import type { ProbeEvent } from '../detect/probe.ts';
+import type { AlertLog } from '../report/alert-log.ts';
+
+export interface SensorContext {
+  log: AlertLog;
+  settings: () => Settings;
+  /**
+   * Judges a probe; returns the banner for classic modes (or null). `confirm`, if given, is asked
+   * once before an alert is acted on and may still call it off (a packet sensor re-checks the socket
+   * table with a fresh read: cheap lookups for every packet, an exact one for the rare alert).
+   */
+  onProbe(event: ProbeEvent, confirm?: () => boolean): Buffer | null;
+  /** The host's own addresses right now. */
+  localAddresses(): readonly string[];
+}
+
+export interface SensorCounters {
+  [name: string]: number;
+}
+
+export interface Sensor {
+  readonly name: string;
+  start(): Promise<void>;
+  /** The host's addresses changed (SIGHUP or an interface change). */
+  addressesChanged?(addresses: readonly string[]): void;
+  counters(): SensorCounters;
+  close(): Promise<void>;
+}
