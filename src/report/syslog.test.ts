@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createSyslogSink } from '../../test/helpers/syslog-sink.ts';
 import { createAlertLog } from './alert-log.ts';
 import { formatSyslogRecord, SyslogWriter, syslogTimestamp } from './syslog.ts';
@@ -35,7 +36,12 @@ test('the writer delivers every record in order to the configured socket, and mi
     ident: 'portsnare',
     pid: 4242,
     syslog: new SyslogWriter(sink.path),
-    mirror: { write: (s: string) => mirrored.push(s) } as unknown as NodeJS.WritableStream,
+    mirror: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        mirrored.push(chunk.toString());
+        callback();
+      },
+    }),
   });
   for (let port = 1; port <= 200; port++) log.log({ kind: 'listen', protocol: 'tcp', port });
   log.log({ kind: 'active' });
