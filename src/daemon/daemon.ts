@@ -14,6 +14,7 @@ import { isClassic, protocolOf, type Mode, type ProbeEvent } from '../detect/pro
 import { describeError } from '../errors.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import { hostAddresses, ownAddressSet } from '../net/host-addresses.ts';
+import { protectedHosts } from '../net/protected-hosts.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import { alertMessages } from '../report/alert-messages.ts';
 import { appendLine, BlockedFile, ensureParentDirectory, formatHistoryLine } from '../report/history.ts';
@@ -61,10 +62,11 @@ export function logDiagnostics(log: AlertLog, diagnostics: readonly Diagnostic[]
   }
 }
 
+/** Never acted on: the ignore file, and the host's own addresses, its gateways and resolvers. */
 function detectorLists(ignore: IgnoreFile, addresses: readonly string[]): DetectorLists {
   const set = new CidrSet();
   for (const entry of ignore.entries) set.add(entry.cidr);
-  return { ignore: set, own: ownAddressSet(addresses) };
+  return { ignore: set, own: ownAddressSet([...addresses, ...protectedHosts()]) };
 }
 
 function triggerSettings(settings: Settings) {

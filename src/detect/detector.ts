@@ -16,7 +16,7 @@ export type Verdict =
 export interface DetectorLists {
   /** Entries of the ignore file. */
   ignore: CidrSet;
-  /** The host's own addresses and loopback. */
+  /** The host's own addresses, loopback, its default gateways and resolvers. */
   own: CidrSet;
 }
 

@@ -298,3 +298,25 @@ void test('SCAN_TRIGGER, SIGHUP reload of the ignore file, and log-only BLOCK_TC
   assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 1)).result, 'connected');
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
+
+test("the sensor's default gateway is never acted on, even when it scans", async (t) => {
+  const lab = await createLab({ extraHosts: 1 });
+  t.after(() => lab.destroy());
+  const [gateway] = lab.others as [typeof lab.sensor];
+  await lab.exec(lab.sensor, ['ip', 'route', 'add', 'default', 'via', gateway.ipv4]);
+  const files = await prepareFiles({
+    TCP_PORTS: '1,11,15',
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    KILL_ROUTE: '/bin/true $TARGET$',
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  for (const port of [1, 11, 15]) await tcpProbe(lab, gateway, lab.sensor.ipv4, port);
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 1);
+  await daemon.sink.waitForMessage(
+    `attackalert: Connect from host: ${lab.scanner.ipv4}/${lab.scanner.ipv4} to TCP port: 1`,
+  );
+  assert.ok(!daemon.sink.messages().some((m) => m.includes(gateway.ipv4)), 'the gateway never appears');
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+});
