@@ -34,9 +34,11 @@ export class Detector {
   #lists: DetectorLists;
   #trigger: TriggerCounter;
   #distinct: DistinctPortCounter;
+  readonly #capacity: number | undefined;
 
   constructor(lists: DetectorLists, triggers: TriggerSettings) {
     this.#lists = lists;
+    this.#capacity = triggers.maxTrackedSources;
     this.#trigger = new TriggerCounter(triggers.scanTrigger, triggers.maxTrackedSources);
     this.#distinct = new DistinctPortCounter(
       triggers.stealthPorts,
@@ -68,7 +70,11 @@ export class Detector {
     if (this.#lists.own.has(event.source)) return { kind: 'ignored', reason: 'own-address' };
     if (this.#lists.ignore.has(event.source)) return { kind: 'ignored', reason: 'ignore-list' };
     const distinct = isPacketEvidence(event.mode)
-      ? this.#distinct.hit(event.source, event.port, event.time)
+      ? this.#distinct.hit(
+          event.source,
+          event.protocol === 'udp' ? event.port + 65536 : event.port,
+          event.time,
+        )
       : { distinct: 1, fired: true };
     const { count, fired } = this.#trigger.hit(event.source);
     return fired && distinct.fired

@@ -85,3 +85,22 @@ test('CidrSet answers for hosts and blocks of both families', () => {
   assert.ok(!set.has('2001:db8::a'));
   assert.equal(set.size, 4);
 });
+
+test('CidrSet IPv4 blocks agree with cidrContains on every prefix length', () => {
+  const samples = [
+    '0.0.0.0',
+    '10.127.255.255',
+    '10.128.0.0',
+    '192.0.2.1',
+    '203.0.113.255',
+    '255.255.255.255',
+  ];
+  for (let prefix = 0; prefix < 32; prefix++) {
+    const block = cidr(`10.200.17.77/${prefix}`);
+    const set = new CidrSet();
+    set.add(block);
+    for (const address of [...samples, '10.200.17.76', '10.200.16.1', '10.201.0.0']) {
+      assert.equal(set.has(address), cidrContains(block, address), `${address} in /${prefix}`);
+    }
+  }
+});

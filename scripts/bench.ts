@@ -1,0 +1,91 @@
+// `npm run bench`: a benchmark that prints figures, never a pass/fail test.
+//
+// Part 1 (scripts/bench/replay.ts, no root): packets/s and ns/packet of the packet decoder alone and
+// of the daemon's per-packet path (PacketPipeline + Detector) over a synthetic capture of a few
+// million packets held in memory, with the detector's state and the process's memory after it,
+// plus the decoder fuzz loop. Part 2 (scripts/bench/live.ts, root): the built daemon in network
+// namespaces, timed from a scanner's first probe to its block, idle and under spoofed floods.
+//
+// The report (stdout) names each figure, how it was measured and the machine; progress goes to
+// stderr. Options: `npm run bench -- --help`.
+import { cpus, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { release, arch } from 'node:os';
+import { interrupted, runLiveBench } from './bench/live.ts';
+import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
+import { runReplayBench } from './bench/replay.ts';
+import { fixed, int } from './bench/stats.ts';
+
+function machine(): string[] {
+  const model = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  let distro = '';
+  try {
+    distro = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux, or no os-release
+  }
+  return [
+    `Machine: nproc ${cpus().length} (${model}), ${fixed(totalmem() / 2 ** 30, 1)} GiB RAM`,
+    `         Node ${process.version} (V8 ${process.versions.v8}), kernel Linux ${release()} ${arch()}` +
+      `${distro ? `, ${distro}` : ''}`,
+  ];
+}
+
+function optionLine(opts: BenchOptions): string {
+  const parts = [
+    opts.replay && `packets=${int(opts.packets)} runs=${opts.runs} fuzz=${int(opts.fuzz)} seed=${opts.seed}`,
+    opts.live &&
+      `iterations=${opts.iterations} flood=${opts.floodRates.length ? opts.floodRates.map((r) => int(r)).join(',') : 'none'} pps x ${opts.floodSeconds ?? 'auto'} s` +
+        `${opts.contrast && opts.floodRates.length ? ' + contrast' : ''}`,
+  ].filter(Boolean);
+  return `Options: ${parts.join('; ')} (npm run bench -- --help)`;
+}
+
+async function main(): Promise<number> {
+  let opts;
+  try {
+    opts = parseOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
+    return 64;
+  }
+  if (opts === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const progress = (text: string) =>
+    process.stderr.write(`[bench ${fixed((performance.now() - started) / 1000, 0).padStart(3)} s] ${text}\n`);
+  const print = (lines: readonly string[]) => process.stdout.write(`${lines.join('\n')}\n`);
+
+  print([
+    'portsnare benchmark report',
+    '==========================',
+    `Date: ${new Date().toISOString()}`,
+    ...machine(),
+    `Command: ${['node --import tsx scripts/bench.ts', ...process.argv.slice(2)].join(' ')}`,
+    optionLine(opts),
+    '',
+  ]);
+  if (opts.replay) {
+    print(runReplayBench(opts, progress));
+    print(['']);
+  }
+  if (opts.live) {
+    print(await runLiveBench(opts, progress));
+    print(['']);
+  }
+  print([`Total bench time: ${fixed((performance.now() - started) / 1000, 0)} s.`]);
+  return interrupted() ? 130 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
