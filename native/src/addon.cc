@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "capture.h"
+#include "port_probe.h"
 #include "tcp_trap.h"
 
 namespace {
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("finishConnection",
               Napi::Function::New(env, portsnare::FinishConnection,
                                   "finishConnection"));
+  exports.Set("portInUse", Napi::Function::New(env, portsnare::PortInUse, "portInUse"));
   return exports;
 }
 

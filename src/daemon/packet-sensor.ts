@@ -5,7 +5,8 @@
  * kernel's socket table for "is a service there?", and libpcap's drop counters reported.
  */
 import { CidrSet } from '../net/cidr-set.ts';
-import type { Mode } from '../detect/probe.ts';
+import type { Mode, ProbeEvent } from '../detect/probe.ts';
+import { loadNative } from '../sensors/native.ts';
 import { buildFilter } from '../sensors/bpf.ts';
 import { openCapture, type CaptureHandle } from '../sensors/capture.ts';
 import { SocketTable } from '../sensors/socket-table.ts';
@@ -17,7 +18,7 @@ const STATS_INTERVAL_MS = 60_000;
 /**
  * Reading the kernel's TCP socket table costs ~8 ms even on an idle host (it walks a hash table all
  * namespaces share), so per-packet checks use a view up to a second old, and an alert is confirmed
- * against one at most 50 ms old before it is acted on.
+ * by a trial bind (or, where that cannot answer, a view at most 50 ms old) before it is acted on.
  */
 const TABLE_MAX_AGE_MS = 1000;
 const CONFIRM_MAX_AGE_MS = 50;
@@ -61,17 +62,7 @@ export class PacketSensor implements Sensor {
         isLocal: (address) => this.#local.has(address),
         isServed: (protocol, destination, port) => this.#table.isServed(protocol, destination, port),
       },
-      (event) =>
-        void this.#ctx.onProbe(event, () => {
-          const served = this.#table.isServed(
-            event.protocol,
-            event.destination ?? '',
-            event.port,
-            CONFIRM_MAX_AGE_MS,
-          );
-          if (served) this.#confirmedServed++;
-          return !served;
-        }),
+      (event) => void this.#ctx.onProbe(event, () => this.#confirm(event)),
       (message) => log.log(message),
     );
     const device = this.#ctx.settings().interface ?? 'any';
@@ -94,6 +85,21 @@ export class PacketSensor implements Sensor {
     this.#statsTimer = setInterval(() => this.#reportDrops(), STATS_INTERVAL_MS);
     this.#statsTimer.unref();
     return Promise.resolve();
+  }
+
+  /**
+   * Before an alert is acted on: is the port still free? A trial bind of the packet's own destination
+   * answers exactly and in microseconds; the socket table (at most 50 ms old) is the fallback.
+   */
+  #confirm(event: ProbeEvent): boolean {
+    const destination = event.destination ?? '';
+    const probe = loadNative().portInUse(event.protocol, destination, event.port);
+    const served =
+      probe === 'unknown'
+        ? this.#table.isServed(event.protocol, destination, event.port, CONFIRM_MAX_AGE_MS)
+        : probe === 'in-use';
+    if (served) this.#confirmedServed++;
+    return !served;
   }
 
   addressesChanged(addresses: readonly string[]): void {

@@ -50,13 +50,18 @@ export class Detector {
   /** Swaps the lists (SIGHUP); a changed trigger starts counting afresh. */
   reconfigure(lists: DetectorLists, triggers: TriggerSettings): void {
     this.#lists = lists;
-    if (triggers.scanTrigger !== this.#trigger.trigger)
-      this.#trigger = new TriggerCounter(triggers.scanTrigger);
+    if (triggers.scanTrigger !== this.#trigger.trigger) {
+      this.#trigger = new TriggerCounter(triggers.scanTrigger, this.#capacity);
+    }
     if (
       triggers.stealthPorts !== this.#distinct.ports ||
       triggers.stealthWindowMs !== this.#distinct.windowMs
     ) {
-      this.#distinct = new DistinctPortCounter(triggers.stealthPorts, triggers.stealthWindowMs);
+      this.#distinct = new DistinctPortCounter(
+        triggers.stealthPorts,
+        triggers.stealthWindowMs,
+        this.#capacity,
+      );
     }
   }
 

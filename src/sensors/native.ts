@@ -91,6 +91,12 @@ export interface NativeModule {
   TcpTrap: NativeTcpTrapConstructor;
   /** Sends `banner` (if non-empty, one nonblocking best-effort send), then closes `connFd`. */
   finishConnection(connFd: number, banner: Buffer | null): void;
+  /**
+   * Binds (never listens on) `address`:`port` and closes at once: 'in-use' when a service holds it
+   * (TCP: a listener, TIME_WAIT excluded; UDP: any bound socket), 'free', or 'unknown' (not a local
+   * address, or another error).
+   */
+  portInUse(protocol: 'tcp' | 'udp', address: string, port: number): 'in-use' | 'free' | 'unknown';
   Capture: NativeCaptureConstructor;
   /** The devices libpcap can open in the calling process's network namespace ('any' included). */
   listDevices(): NativeCaptureDevice[];
