@@ -26,6 +26,7 @@
 // detector's STEALTH_TRIGGER_WINDOW; the benchmark runs as fast as the code goes.
 import { buildTcp, buildUdp } from '../../src/packets/build.ts';
 import { TcpFlag } from '../../src/packets/decode.ts';
+import { prng } from '../../src/packets/fuzz.ts';
 
 export const SENSOR_V4 = '192.0.2.10';
 export const SENSOR_V6 = '2001:db8::10';
@@ -97,18 +98,6 @@ const V4_SRC = 26;
 const V4_TRANSPORT = 34;
 const V6_SRC = 22;
 const V6_TRANSPORT = 54;
-
-/** mulberry32, as in src/packets/fuzz.ts: the same seed gives the same capture. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The one port (1-1023) a spoofed /15 address always targets. */
 function spoofedPort(index: number): number {

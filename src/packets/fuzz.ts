@@ -30,7 +30,7 @@ const INTERESTING = [
 const MAX_LENGTH = 2048;
 
 /** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same sequence everywhere. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
