@@ -148,6 +148,13 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     portsnareOnly: true,
   },
   {
+    name: 'MAX_BLOCKS_PER_MINUTE',
+    kind: 'count',
+    default: '60',
+    description: 'New blocks allowed per minute; past it hosts are still logged but not blocked (0: no cap)',
+    portsnareOnly: true,
+  },
+  {
     name: 'HOSTS_DENY_FILE',
     kind: 'path',
     default: '/etc/hosts.deny',

@@ -38,6 +38,7 @@ export interface Settings {
   portBanner: string | null;
   interface: string | null;
   stealthTriggerPorts: number;
+  maxBlocksPerMinute: number;
   /** Seconds. */
   stealthTriggerWindow: number;
   hostsDenyFile: string;
@@ -167,6 +168,7 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     portBanner: get<string>('PORT_BANNER') === '' ? null : get('PORT_BANNER'),
     interface: get<string>('INTERFACE') === '' ? null : get('INTERFACE'),
     stealthTriggerPorts: get('STEALTH_TRIGGER_PORTS'),
+    maxBlocksPerMinute: get('MAX_BLOCKS_PER_MINUTE'),
     stealthTriggerWindow: get('STEALTH_TRIGGER_WINDOW'),
     hostsDenyFile: get('HOSTS_DENY_FILE'),
     syslogSocket: get('SYSLOG_SOCKET'),

@@ -18,6 +18,7 @@ import { protectedHosts } from '../net/protected-hosts.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import { alertMessages } from '../report/alert-messages.ts';
 import { appendLine, BlockedFile, ensureParentDirectory, formatHistoryLine } from '../report/history.ts';
+import { BlockRate } from '../respond/block-rate.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
 import type { CommandRunner } from '../respond/exec.ts';
 import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
@@ -47,6 +48,8 @@ export interface DaemonCounters {
   failedResponses: number;
   /** Alerts not handled because MAX_PENDING_ALERTS were already waiting (a flood). */
   alertsDropped: number;
+  /** Hosts not blocked because MAX_BLOCKS_PER_MINUTE was reached. */
+  blocksCapped: number;
 }
 
 /** Alerts being handled at once (resolving, responding, recording); beyond it they are counted and dropped. */
@@ -97,12 +100,14 @@ export class Daemon {
     blocks: 0,
     failedResponses: 0,
     alertsDropped: 0,
+    blocksCapped: 0,
   };
   #loaded: LoadedSettings;
   readonly #deps: DaemonDeps;
   readonly #detector: Detector;
   readonly #responder: ClassicResponder;
   readonly #resolver: Resolver;
+  #blockRate: BlockRate;
   readonly #blockedFiles = new Map<Mode, BlockedFile>();
   readonly #pending = new Map<string, Promise<Outcome>>();
   readonly #inflight = new Set<Promise<void>>();
@@ -117,6 +122,7 @@ export class Daemon {
     this.#addresses = hostAddresses();
     this.#detector = new Detector(detectorLists(ignore, this.#addresses), triggerSettings(loaded.settings));
     this.#resolver = deps.resolver ?? new Resolver();
+    this.#blockRate = new BlockRate(loaded.settings.maxBlocksPerMinute);
     this.#responder = new ClassicResponder({
       settings: () => this.settings,
       log: deps.log,
@@ -229,6 +235,7 @@ export class Daemon {
     for (const file of this.#blockedFiles.values()) {
       if (await file.has(event.source)) return 'already';
     }
+    if (!this.#mayBlock(event)) return 'failed';
     const outcome = await this.#responder.respond({
       address: event.source,
       host,
@@ -254,6 +261,22 @@ export class Daemon {
     const blocked = this.#blockedFiles.get(event.mode);
     if (blocked) await this.#record(blocked.path, () => blocked.append(line, event.source));
     return 'blocked';
+  }
+
+  /** The cap on new blocks; log-only settings (BLOCK_x=0) are never capped. */
+  #mayBlock(event: ProbeEvent): boolean {
+    const level = event.protocol === 'tcp' ? this.settings.blockTcp : this.settings.blockUdp;
+    if (level === 0) return true;
+    const decision = this.#blockRate.take(Date.now());
+    const limit = this.#blockRate.limit;
+    if (decision.allowed) {
+      if (decision.report)
+        this.#deps.log.log({ kind: 'blockCapSummary', limit, suppressed: decision.report.suppressed });
+      return true;
+    }
+    this.counters.blocksCapped++;
+    if (decision.report) this.#deps.log.log({ kind: 'blockCapReached', limit });
+    return false;
   }
 
   async #record(path: string, write: () => Promise<void>): Promise<void> {
@@ -332,6 +355,8 @@ export class Daemon {
     for (const sensor of this.#sensors) sensor.addressesChanged?.(this.#addresses);
     const lists = detectorLists(next.ignore, this.#addresses);
     this.#detector.reconfigure(lists, triggerSettings(after));
+    if (after.maxBlocksPerMinute !== before.maxBlocksPerMinute)
+      this.#blockRate = new BlockRate(after.maxBlocksPerMinute);
     log.log({
       kind: 'reloaded',
       configPath: next.loaded.path ?? '(built-in defaults)',

@@ -51,6 +51,8 @@ export type LogMessage =
   | { kind: 'captureFailed'; reason: string }
   | { kind: 'captureDrops'; dropped: number; received: number; malformed: number }
   | { kind: 'counters'; counters: Record<string, number> }
+  | { kind: 'blockCapReached'; limit: number }
+  | { kind: 'blockCapSummary'; limit: number; suppressed: number }
   | { kind: 'sensorError'; protocol: Proto; port: number; reason: string }
   // --- response ---
   | { kind: 'alreadyBlocked'; mode: Mode; host: string; address: string }
@@ -118,6 +120,10 @@ const formatters: Formatters = {
   captureFailed: (m) => `adminalert: ERROR: could not open packet capture: ${m.reason}. Shutting down.`,
   captureDrops: (m) =>
     `adminalert: WARNING: packet capture dropped ${m.dropped} of ${m.received} packets; ${m.malformed} malformed packets skipped`,
+  blockCapReached: (m) =>
+    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}) reached: hosts are still logged but no more are blocked this minute`,
+  blockCapSummary: (m) =>
+    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}): ${m.suppressed} block(s) refused in the last minute`,
   counters: (m) =>
     `adminalert: Counters: ${Object.entries(m.counters)
       .map(([k, v]) => `${k}=${v}`)

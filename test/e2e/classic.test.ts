@@ -320,3 +320,39 @@ test("the sensor's default gateway is never acted on, even when it scans", async
   assert.ok(!daemon.sink.messages().some((m) => m.includes(gateway.ipv4)), 'the gateway never appears');
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
+
+test('MAX_BLOCKS_PER_MINUTE: past the cap hosts are still logged but not blocked, and it is said once', async (t) => {
+  const lab = await createLab({ extraHosts: 2 });
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({
+    TCP_PORTS: '1,11',
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    KILL_ROUTE: '/bin/true $TARGET$',
+    KILL_HOSTS_DENY: '',
+    MAX_BLOCKS_PER_MINUTE: '1',
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  const { sink } = daemon;
+  const [second, third] = lab.others as [typeof lab.sensor, typeof lab.sensor];
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 1);
+  await sink.waitForMessage(`attackalert: Host ${lab.scanner.ipv4} has been blocked via dropped route`);
+  for (const host of [second, third]) {
+    await tcpProbe(lab, host, lab.sensor.ipv4, 11);
+    await sink.waitForMessage(`attackalert: Connect from host: ${host.ipv4}/${host.ipv4} to TCP port: 11`);
+  }
+  await sink.waitForMessage(
+    'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (1) reached: hosts are still logged but no more are blocked this minute',
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const messages = sink.messages();
+  assert.equal(messages.filter((m) => m.includes('has been blocked')).length, 1);
+  assert.equal(messages.filter((m) => m.includes('MAX_BLOCKS_PER_MINUTE')).length, 1, 'said once');
+  const history = await readText(files.history);
+  assert.ok(
+    !history.includes(second.ipv4) && !history.includes(third.ipv4),
+    'capped hosts are not recorded as blocked',
+  );
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+});
