@@ -396,7 +396,7 @@ async function runPhase(
   const failures: Failure[] = [];
   const started = performance.now();
   let consecutiveFailures = 0;
-  for (let i = 0; i < iterations && !aborted && !until(); i++) {
+  rounds: for (let i = 0; i < iterations && !aborted && !until(); i++) {
     if (i % 10 === 0) progress(`${label}: round ${i + 1}/${iterations}`);
     for (const scan of SCANS) {
       if (aborted || until()) break;
@@ -414,14 +414,7 @@ async function runPhase(
       }
       if (consecutiveFailures >= 15) {
         failures.push({ scan: '-', source: '-', reason: 'phase stopped after 15 failures in a row' });
-        return {
-          label,
-          samples,
-          failures,
-          planned: iterations * SCANS.length,
-          wallMs: performance.now() - started,
-          notes: [],
-        };
+        break rounds;
       }
     }
   }
