@@ -5,12 +5,17 @@
 // million packets held in memory, with the detector's state and the process's memory after it,
 // plus the decoder fuzz loop. Part 2 (scripts/bench/live.ts, root): the built daemon in network
 // namespaces, timed from a scanner's first probe to its block, idle and under spoofed floods.
+// Part 3 (scripts/bench/bans.ts; nftables figures need root): adding one and 100,000 bans to the ban
+// store and to nftables (in a private network namespace), restoring 1,000,000 bans after a restart
+// (store load + nft, in a fresh child process, with its peak RSS), and the detector's memory and
+// throughput with 2,000,000 spoofed sources at a table capacity of 1,000,000 and at the default.
 //
 // The report (stdout) names each figure, how it was measured and the machine; progress goes to
 // stderr. Options: `npm run bench -- --help`.
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { release, arch } from 'node:os';
+import { runBansBench } from './bench/bans.ts';
 import { interrupted, runLiveBench } from './bench/live.ts';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
 import { runReplayBench } from './bench/replay.ts';
@@ -37,6 +42,7 @@ function optionLine(opts: BenchOptions): string {
     opts.live &&
       `iterations=${opts.iterations} flood=${opts.floodRates.length ? opts.floodRates.map((r) => int(r)).join(',') : 'none'} pps x ${opts.floodSeconds ?? 'auto'} s` +
         `${opts.contrast && opts.floodRates.length ? ' + contrast' : ''}`,
+    opts.bans && 'bans: fixed sizes (100,000-ban batches, 1,000,000 restored, 2,000,000 sources)',
   ].filter(Boolean);
   return `Options: ${parts.join('; ')} (npm run bench -- --help)`;
 }
@@ -74,6 +80,10 @@ async function main(): Promise<number> {
   }
   if (opts.live) {
     print(await runLiveBench(opts, progress));
+    print(['']);
+  }
+  if (opts.bans && !interrupted()) {
+    print(await runBansBench(progress));
     print(['']);
   }
   print([`Total bench time: ${fixed((performance.now() - started) / 1000, 0)} s.`]);

@@ -21,12 +21,16 @@ export interface BenchOptions {
   floodSeconds: number | null;
   replay: boolean;
   live: boolean;
+  /** Part 3: ban store and nftables (add, restart restore), detector memory with many sources. */
+  bans: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
 
   --replay-only          Part 1 only (decode/detect throughput, decoder fuzz); needs no root
   --live-only            Part 2 only (first probe to block, in network namespaces); needs root
+  --bans-only            Part 3 only (ban store and nftables: adds, restart restore of 1,000,000
+                         bans; detector memory with 2,000,000 sources); nftables figures need root
   --packets N            packets in the synthetic capture (default 3000000; env BENCH_PACKETS)
   --runs N               timed passes per replay figure, no new one after 20 s (default 3;
                          env BENCH_RUNS)
@@ -38,6 +42,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --flood-seconds N      length of each flood, at most 60 (default: long enough for the iterations
                          at 1.5x the idle pace, 10-20 s; env BENCH_FLOOD_SECONDS)
   --no-contrast          no extra flood at the highest rate from 32,768 sources (env BENCH_CONTRAST=0)
+  --no-bans              leave Part 3 out of the full run (env BENCH_BANS=0)
   --help                 this text
 `;
 
@@ -62,6 +67,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       options: {
         'replay-only': { type: 'boolean' },
         'live-only': { type: 'boolean' },
+        'bans-only': { type: 'boolean' },
         packets: { type: 'string' },
         runs: { type: 'string' },
         fuzz: { type: 'string' },
@@ -70,6 +76,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
         'flood-rates': { type: 'string' },
         'flood-seconds': { type: 'string' },
         'no-contrast': { type: 'boolean' },
+        'no-bans': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -78,8 +85,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   }
   const v = parsed.values;
   if (v.help) return 'help';
-  if (v['replay-only'] && v['live-only'])
-    throw new UsageError('--replay-only and --live-only exclude each other');
+  const only = (['replay-only', 'live-only', 'bans-only'] as const).filter((name) => v[name]);
+  if (only.length > 1) throw new UsageError(`--${only.join(' and --')} exclude each other`);
+  if (v['bans-only'] && v['no-bans']) throw new UsageError('--bans-only and --no-bans exclude each other');
   const ratesText = v['flood-rates'] ?? env['BENCH_FLOOD_RATES'] ?? '10000,50000';
   const floodRates =
     ratesText.trim() === 'none' || ratesText.trim() === ''
@@ -97,7 +105,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       return text === undefined || text === '' ? null : count('--flood-seconds', text, 10, 1, 60);
     })(),
     contrast: !v['no-contrast'] && env['BENCH_CONTRAST'] !== '0',
-    replay: !v['live-only'],
-    live: !v['replay-only'],
+    replay: only.length === 0 || only[0] === 'replay-only',
+    live: only.length === 0 || only[0] === 'live-only',
+    bans: only[0] === 'bans-only' || (only.length === 0 && !v['no-bans'] && env['BENCH_BANS'] !== '0'),
   };
 }

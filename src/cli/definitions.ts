@@ -48,6 +48,11 @@ const DEFAULTS_FILE: OptionDefinition = {
   description:
     'Where TCP_MODE/UDP_MODE are read when no mode flag is given (default /etc/default/portsentry)',
 };
+const JSON_OUTPUT: OptionDefinition = {
+  name: 'json',
+  type: 'boolean',
+  description: 'Print JSON instead of a table',
+};
 const HELP: OptionDefinition = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
 
 export const COMMANDS: readonly CommandDefinition[] = [
@@ -93,6 +98,47 @@ export const COMMANDS: readonly CommandDefinition[] = [
       HELP,
     ],
   },
+  {
+    name: 'status',
+    summary: "The daemon's modes, traps, blocking backend, counters and bans (exit 3 if it is not running)",
+    takesModes: false,
+    options: [CONFIG, JSON_OUTPUT, HELP],
+  },
+  {
+    name: 'list',
+    summary: 'The current bans: address, since, expires, ports, scan type, mode, backends',
+    takesModes: false,
+    options: [CONFIG, JSON_OUTPUT, HELP],
+  },
+  {
+    name: 'block',
+    summary: 'Ban an address by hand in every blocking backend (never one the daemon must not block)',
+    takesModes: false,
+    positional: 'ADDR',
+    options: [
+      CONFIG,
+      {
+        name: 'for',
+        type: 'string',
+        valueName: 'DURATION',
+        description: 'How long: 90, 90s, 15m, 2h, 7d, 1w (default BLOCK_TIME; 0 there means until unblocked)',
+      },
+      HELP,
+    ],
+  },
+  {
+    name: 'unblock',
+    summary: 'Lift every ban an address or CIDR block covers, from every backend and the store',
+    takesModes: false,
+    positional: 'ADDR|CIDR',
+    options: [CONFIG, HELP],
+  },
+  {
+    name: 'flush',
+    summary: 'Lift every ban portsnare made, in every backend; touches nothing it did not add',
+    takesModes: false,
+    options: [CONFIG, HELP],
+  },
 ];
 
 export function usage(): string {
@@ -108,10 +154,13 @@ export function usage(): string {
     '',
     'Commands:',
   ];
+  const control =
+    'status, list, block, unblock and flush talk to the running daemon over STATE_DIR/portsnare.sock (root only); with no daemon they act on the ban store directly.';
   for (const command of COMMANDS) {
     const name = command.positional ? `${command.name} ${command.positional}` : command.name;
     lines.push(`  ${name.padEnd(22)} ${command.summary}`);
   }
+  lines.push('', control);
   for (const command of COMMANDS) {
     lines.push('', `Options of ${command.name}:`);
     for (const option of command.options) {

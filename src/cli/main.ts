@@ -9,6 +9,11 @@ import { checkConfigCommand } from './check-config.ts';
 import { usage } from './definitions.ts';
 import { parseCommandLine } from './parse.ts';
 import { replayCommand } from './replay.ts';
+import { blockCommand } from './block.ts';
+import { flushCommand } from './flush.ts';
+import { listCommand } from './list.ts';
+import { statusCommand } from './status.ts';
+import { unblockCommand } from './unblock.ts';
 import { runCommandLine } from './run.ts';
 
 export const EXIT_USAGE = 64;
@@ -39,6 +44,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       return checkConfigCommand(cmd, process.stdout);
     case 'replay':
       return replayCommand(cmd, process.stdout);
+    case 'status':
+      return statusCommand(cmd, process.stdout, process.stderr);
+    case 'list':
+      return listCommand(cmd, process.stdout, process.stderr);
+    case 'block':
+      return blockCommand(cmd, process.stdout, process.stderr);
+    case 'unblock':
+      return unblockCommand(cmd, process.stdout, process.stderr);
+    case 'flush':
+      return flushCommand(cmd, process.stdout, process.stderr);
     default:
       return runCommandLine(cmd);
   }

@@ -12,7 +12,7 @@ import { describeError } from '../errors.ts';
 import { createAlertLog, type AlertLog } from '../report/alert-log.ts';
 import { SyslogWriter } from '../report/syslog.ts';
 import { runCommand } from '../respond/exec.ts';
-import { addHostsDenyLine } from '../respond/hosts-deny.ts';
+import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
 import { loadIgnoreFile } from '../config/ignore-file.ts';
 import { loadSettings } from '../config/settings.ts';
 import { EXIT_CONFIG } from './check-config.ts';
@@ -70,6 +70,8 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
     log,
     run: (argv) => runCommand(argv),
     addHostsDenyLine,
+    addHostsDenyLines,
+    removeHostsDenyLines,
     reload: async () => {
       const loaded = await loadSettings(startup.loaded.path ?? undefined);
       return { loaded, ignore: await loadIgnoreFile(loaded.settings.ignoreFile) };

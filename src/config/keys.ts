@@ -12,7 +12,8 @@ export type KeyKind =
   | 'block' // 0, 1 or 2
   | 'path' // absolute file path
   | 'template' // command or hosts.deny template with $TARGET$/$PORT$/$MODE$
-  | 'text'; // free text
+  | 'text' // free text
+  | 'choice'; // one of `choices`
 
 export interface KeyDefinition {
   name: string;
@@ -24,6 +25,8 @@ export interface KeyDefinition {
   portsnareOnly?: boolean;
   /** True when a SIGHUP cannot apply a change (the traps stay as they are). */
   needsRestart?: boolean;
+  /** The allowed values of a 'choice' key. */
+  choices?: readonly string[];
 }
 
 export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
@@ -153,6 +156,39 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: '60',
     description: 'New blocks allowed per minute; past it hosts are still logged but not blocked (0: no cap)',
     portsnareOnly: true,
+  },
+  {
+    name: 'BLOCK_BACKEND',
+    kind: 'choice',
+    choices: ['auto', 'nft', 'classic', 'both'],
+    default: 'auto',
+    description:
+      'How BLOCK_x=1 blocks: nft (our own nftables sets), classic (KILL_HOSTS_DENY and KILL_ROUTE), both, or auto (nft where it works, else classic). KILL_RUN_CMD runs with every backend',
+    portsnareOnly: true,
+    needsRestart: true,
+  },
+  {
+    name: 'BLOCK_TIME',
+    kind: 'count',
+    default: '0',
+    description: 'Seconds a ban lasts; it is then lifted from every backend (0: until unblocked, as 1.2)',
+    portsnareOnly: true,
+  },
+  {
+    name: 'UNKILL_ROUTE',
+    kind: 'template',
+    default: '',
+    description:
+      'Command that undoes KILL_ROUTE when a ban ends (same macros); empty: derived from KILL_ROUTE when it is a known route, iptables, ipset or nft command',
+    portsnareOnly: true,
+  },
+  {
+    name: 'MAX_TRACKED_SOURCES',
+    kind: 'count',
+    default: '65536',
+    description: 'Sources whose probes are counted at once; the least recently seen are forgotten first',
+    portsnareOnly: true,
+    needsRestart: true,
   },
   {
     name: 'HOSTS_DENY_FILE',

@@ -12,10 +12,14 @@ import { parseConfText, type ConfFile } from './conf-file.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
+import { deriveUnkillRoute } from '../respond/unkill-route.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
 
 export type BlockLevel = 0 | 1 | 2;
+export type BlockBackendSetting = 'auto' | 'nft' | 'classic' | 'both';
+/** The longest ban nft accepts (seconds); BLOCK_TIME and `block --for` stay below it. */
+export const MAX_BLOCK_TIME = 99_999_999;
 
 export interface Settings {
   tcpPorts: number[];
@@ -45,6 +49,14 @@ export interface Settings {
   syslogSocket: string;
   syslogIdent: string;
   stateDir: string;
+  blockBackend: BlockBackendSetting;
+  /** Seconds; 0 = until unblocked. */
+  blockTime: number;
+  /** UNKILL_ROUTE as written, or derived from KILL_ROUTE; null: routes stay. */
+  unkillRoute: CommandTemplate | null;
+  /** True when unkillRoute was derived rather than written. */
+  unkillRouteDerived: boolean;
+  maxTrackedSources: number;
 }
 
 /** Where each effective value came from, for check-config. */
@@ -131,6 +143,14 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
       case 'text':
         values.set(def.name, value);
         break;
+      case 'choice':
+        if (!def.choices?.includes(value)) {
+          problem('error', line, def.name, `"${value}" is not one of ${def.choices?.join(', ') ?? ''}`);
+          values.set(def.name, def.default);
+        } else {
+          values.set(def.name, value);
+        }
+        break;
     }
   }
   const get = <T>(key: string): T => values.get(key) as T;
@@ -174,7 +194,49 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     syslogSocket: get('SYSLOG_SOCKET'),
     syslogIdent: get('SYSLOG_IDENT'),
     stateDir: get('STATE_DIR'),
+    blockBackend: get('BLOCK_BACKEND'),
+    blockTime: get('BLOCK_TIME'),
+    unkillRoute: commandTemplate('UNKILL_ROUTE'),
+    unkillRouteDerived: false,
+    maxTrackedSources: get('MAX_TRACKED_SOURCES'),
   };
+  if (settings.unkillRoute === null && get<string | null>('UNKILL_ROUTE') === null && settings.killRoute) {
+    settings.unkillRoute = deriveUnkillRoute(settings.killRoute);
+    settings.unkillRouteDerived = settings.unkillRoute !== null;
+  }
+  if (settings.blockTime > MAX_BLOCK_TIME) {
+    problem(
+      'error',
+      lineOf('BLOCK_TIME'),
+      'BLOCK_TIME',
+      `${settings.blockTime} is above ${MAX_BLOCK_TIME} s`,
+    );
+  }
+  if (settings.maxTrackedSources < 2) {
+    problem('error', lineOf('MAX_TRACKED_SOURCES'), 'MAX_TRACKED_SOURCES', 'must be at least 2');
+  }
+  const unkillText = get<string | null>('UNKILL_ROUTE');
+  if (unkillText !== null && !hasTargetMacro(unkillText)) {
+    problem(
+      'error',
+      lineOf('UNKILL_ROUTE'),
+      'UNKILL_ROUTE',
+      'has no $TARGET$ macro, so it could never unblock anyone',
+    );
+  }
+  if (
+    settings.blockTime > 0 &&
+    settings.killRoute &&
+    !settings.unkillRoute &&
+    settings.blockBackend !== 'nft'
+  ) {
+    problem(
+      'warning',
+      lineOf('KILL_ROUTE'),
+      'KILL_ROUTE',
+      'BLOCK_TIME is set but UNKILL_ROUTE is empty and cannot be derived from this command: routes it adds will stay when bans end',
+    );
+  }
 
   for (const key of ['KILL_ROUTE', 'KILL_HOSTS_DENY'] as const) {
     const text = get<string | null>(key);

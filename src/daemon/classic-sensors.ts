@@ -85,6 +85,11 @@ export class ClassicTcpSensor implements Sensor {
     return { connections: this.#hits, traps: this.#traps?.bound.length ?? 0 };
   }
 
+  traps() {
+    const ports = [...new Set((this.#traps?.bound ?? []).map((b) => b.port))].sort((a, b) => a - b);
+    return [{ mode: this.name, ports }];
+  }
+
   close(): Promise<void> {
     this.#traps?.close();
     this.#traps = null;
@@ -129,6 +134,11 @@ export class ClassicUdpSensor implements Sensor {
 
   counters() {
     return { datagrams: this.#hits, traps: this.#traps?.bound.length ?? 0 };
+  }
+
+  traps() {
+    const ports = [...new Set((this.#traps?.bound ?? []).map((b) => b.port))].sort((a, b) => a - b);
+    return [{ mode: this.name, ports }];
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,10 @@
 /**
  * @module daemon/daemon
- * The running daemon: wires sensors (classic TCP and UDP traps) to the detector, the detector to the
- * responder, and records what happened in syslog and the history/blocked files. Owns the per-host
- * response state: one response in flight per host, later hits wait for its outcome.
+ * The running daemon: wires sensors (traps and packet capture) to the detector, the detector to the
+ * ban keeper (responder + ban store), and records what happened in syslog and the history/blocked
+ * files. Owns the per-host response state: one response in flight per host, later hits wait for its
+ * outcome. Also runs the housekeeping: ban expiry, the nft table watchdog, and noticing when the
+ * host's addresses, gateways or resolvers change.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,14 +21,23 @@ import type { AlertLog } from '../report/alert-log.ts';
 import { alertMessages } from '../report/alert-messages.ts';
 import { appendLine, BlockedFile, ensureParentDirectory, formatHistoryLine } from '../report/history.ts';
 import { BlockRate } from '../respond/block-rate.ts';
+import { BanKeeper } from '../respond/ban-keeper.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
 import type { CommandRunner } from '../respond/exec.ts';
 import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
+import { watchTable, type NftResponder } from '../respond/nft.ts';
+import { BanStore, type Ban } from '../state/ban-store.ts';
+import { ControlServer } from '../control/server.ts';
+import { SOCKET_NAME } from '../control/protocol.ts';
+import { ErrorCodes, PortsnareError } from '../errors.ts';
+import { controlHandler } from './control-handler.ts';
+import { bootChanged, resolveBlockBackend, type ResolvedBackend } from './block-backend.ts';
+import { RefusalLog } from './refusals.ts';
 import { PORTSENTRY_COMPAT_VERSION } from '../version.ts';
 import { ClassicTcpSensor, ClassicUdpSensor } from './classic-sensors.ts';
 import { PacketSensor } from './packet-sensor.ts';
 import { Resolver } from './resolver.ts';
-import type { Sensor, SensorContext } from './sensor.ts';
+import type { Sensor, SensorContext, TrapSummary } from './sensor.ts';
 
 export interface DaemonDeps {
   log: AlertLog;
@@ -34,14 +45,35 @@ export interface DaemonDeps {
   sensors?: (modes: readonly Mode[], ctx: SensorContext) => Sensor[];
   run: CommandRunner;
   addHostsDenyLine: (path: string, line: string) => Promise<HostsDenyOutcome>;
+  addHostsDenyLines?: (path: string, lines: string[]) => Promise<number>;
+  removeHostsDenyLines?: (path: string, lines: string[]) => Promise<number>;
+  /** Chooses the blocking backends (tests and replay substitute their own). Default: BLOCK_BACKEND. */
+  backend?: (settings: Settings) => Promise<ResolvedBackend>;
+  /** Open the control socket in STATE_DIR (default true). */
+  control?: boolean;
+  /** Housekeeping periods (tests shorten them). */
+  timings?: Partial<DaemonTimings>;
   resolver?: Resolver;
   /** Reads config and ignore file again (SIGHUP). */
   reload: () => Promise<{ loaded: LoadedSettings; ignore: IgnoreFile }>;
 }
 
+export interface DaemonTimings {
+  /** How often expired bans are lifted. */
+  expiryMs: number;
+  /** How often the nft table is checked (and put back). */
+  watchdogMs: number;
+  /** How often the host's addresses, gateways and resolvers are re-read. */
+  addressesMs: number;
+}
+
+const DEFAULT_TIMINGS: DaemonTimings = { expiryMs: 1000, watchdogMs: 5000, addressesMs: 5000 };
+
 export interface DaemonCounters {
   hits: number;
   ignored: number;
+  /** Never-block sources that reached the trigger (each logged once per interval). */
+  refused: number;
   belowTrigger: number;
   alerts: number;
   blocks: number;
@@ -66,10 +98,14 @@ export function logDiagnostics(log: AlertLog, diagnostics: readonly Diagnostic[]
 }
 
 /** Never acted on: the ignore file, and the host's own addresses, its gateways and resolvers. */
-function detectorLists(ignore: IgnoreFile, addresses: readonly string[]): DetectorLists {
+function detectorLists(
+  ignore: IgnoreFile,
+  addresses: readonly string[],
+  guarded: readonly string[],
+): DetectorLists {
   const set = new CidrSet();
   for (const entry of ignore.entries) set.add(entry.cidr);
-  return { ignore: set, own: ownAddressSet([...addresses, ...protectedHosts()]) };
+  return { ignore: set, own: ownAddressSet([...addresses, ...guarded]) };
 }
 
 function triggerSettings(settings: Settings) {
@@ -77,7 +113,15 @@ function triggerSettings(settings: Settings) {
     scanTrigger: settings.scanTrigger,
     stealthPorts: settings.stealthTriggerPorts,
     stealthWindowMs: settings.stealthTriggerWindow * 1000,
+    maxTrackedSources: settings.maxTrackedSources,
   };
+}
+
+/** A stored ban's scan type: 1.2's scan label, `Connect` (classic TCP) or `UDP scan`. */
+function scanTypeOf(event: ProbeEvent): string {
+  if (event.mode === 'tcp') return 'Connect';
+  if (event.protocol === 'udp') return 'UDP scan';
+  return (event.label ?? 'TCP scan').trim();
 }
 
 /** The sensors of a set of modes: classic traps, and one packet capture for all packet modes. */
@@ -95,6 +139,7 @@ export class Daemon {
   readonly counters: DaemonCounters = {
     hits: 0,
     ignored: 0,
+    refused: 0,
     belowTrigger: 0,
     alerts: 0,
     blocks: 0,
@@ -105,7 +150,18 @@ export class Daemon {
   #loaded: LoadedSettings;
   readonly #deps: DaemonDeps;
   readonly #detector: Detector;
-  readonly #responder: ClassicResponder;
+  #responder: ClassicResponder;
+  #keeper: BanKeeper | null = null;
+  #store: BanStore | null = null;
+  #backend: ResolvedBackend = { nft: null, classic: true, description: '', why: '' };
+  readonly #timings: DaemonTimings;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #watchdog: { stop(): void } | null = null;
+  #control: ControlServer | null = null;
+  readonly #refusals = new RefusalLog();
+  #ignore: IgnoreFile;
+  /** Default gateways and resolvers, as last read. */
+  #guarded: string[];
   readonly #resolver: Resolver;
   #blockRate: BlockRate;
   readonly #blockedFiles = new Map<Mode, BlockedFile>();
@@ -120,15 +176,38 @@ export class Daemon {
     this.#loaded = loaded;
     this.#deps = deps;
     this.#addresses = hostAddresses();
-    this.#detector = new Detector(detectorLists(ignore, this.#addresses), triggerSettings(loaded.settings));
+    this.#guarded = protectedHosts();
+    this.#ignore = ignore;
+    this.#timings = { ...DEFAULT_TIMINGS, ...deps.timings };
+    this.#detector = new Detector(
+      detectorLists(ignore, this.#addresses, this.#guarded),
+      triggerSettings(loaded.settings),
+    );
     this.#resolver = deps.resolver ?? new Resolver();
     this.#blockRate = new BlockRate(loaded.settings.maxBlocksPerMinute);
-    this.#responder = new ClassicResponder({
+    this.#responder = this.#makeResponder(null, true);
+  }
+
+  #makeResponder(nft: NftResponder | null, classic: boolean): ClassicResponder {
+    return new ClassicResponder({
       settings: () => this.settings,
-      log: deps.log,
-      run: deps.run,
-      addHostsDenyLine: deps.addHostsDenyLine,
+      log: this.#deps.log,
+      run: this.#deps.run,
+      addHostsDenyLine: this.#deps.addHostsDenyLine,
+      addHostsDenyLines: this.#deps.addHostsDenyLines,
+      removeHostsDenyLines: this.#deps.removeHostsDenyLines,
+      nft,
+      classic,
     });
+  }
+
+  /** The bans (null before start() opened the store). */
+  get bans(): BanKeeper | null {
+    return this.#keeper;
+  }
+
+  get backend(): ResolvedBackend {
+    return this.#backend;
   }
 
   get settings(): Settings {
@@ -160,6 +239,7 @@ export class Daemon {
       }
       this.#blockedFiles.set(mode, file);
     }
+    await this.#openBans();
 
     const ctx: SensorContext = {
       log,
@@ -172,7 +252,175 @@ export class Daemon {
 
     this.#pidFile = join(settings.stateDir, 'portsnare.pid');
     await writeFile(this.#pidFile, `${process.pid}\n`, { mode: 0o644 });
+    this.#startHousekeeping();
+    if (this.#deps.control !== false) {
+      this.#control = await ControlServer.listen(
+        join(settings.stateDir, SOCKET_NAME),
+        controlHandler(this, new Date()),
+      );
+      log.log({ kind: 'controlListening', path: this.#control.path });
+    }
     log.log({ kind: 'active' });
+  }
+
+  /** What every sensor watches. */
+  traps(): TrapSummary[] {
+    return this.#sensors.flatMap((s) => s.traps());
+  }
+
+  /** Why the daemon must never block this address, or null. */
+  neverBlockReason(address: string): string | null {
+    const verdict = this.#detector.listed(address);
+    return verdict === null ? null : this.#refusalReason(address, verdict);
+  }
+
+  /** `portsnare block ADDR [--for D]`: blocks by hand (not capped), recorded like any ban. */
+  async manualBlock(address: string, seconds: number | null): Promise<Ban> {
+    const keeper = this.#keeper;
+    if (!keeper) throw new PortsnareError(ErrorCodes.STARTUP, 'the daemon is still starting');
+    const refusal = this.neverBlockReason(address);
+    if (refusal !== null)
+      throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
+    const duration = seconds ?? (this.settings.blockTime > 0 ? this.settings.blockTime : null);
+    this.#deps.log.log({ kind: 'manualBlock', address, seconds: duration });
+    const outcome = await keeper.ban({
+      address,
+      host: address,
+      port: 0,
+      mode: 'manual',
+      protocol: 'tcp',
+      ports: [],
+      scanType: 'manual',
+      seconds: duration,
+    });
+    if (!outcome.ok || !outcome.ban) {
+      const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
+      throw new PortsnareError(
+        ErrorCodes.COMMAND_FAILED,
+        failed.length > 0
+          ? `could not block ${address}: ${failed.join('; ')}`
+          : `no backend to block ${address} with (BLOCK_BACKEND, KILL_ROUTE, KILL_HOSTS_DENY)`,
+      );
+    }
+    return outcome.ban;
+  }
+
+  /** Chooses the backends, opens the ban store and puts its bans back in force. */
+  async #openBans(): Promise<void> {
+    const { log } = this.#deps;
+    const settings = this.settings;
+    const choose = this.#deps.backend ?? ((s: Settings) => resolveBlockBackend(s.blockBackend));
+    this.#backend = await choose(settings);
+    log.log({
+      kind: 'blockBackend',
+      backends: this.#backend.description,
+      setting: settings.blockBackend,
+      why: this.#backend.why,
+    });
+    this.#responder = this.#makeResponder(this.#backend.nft, this.#backend.classic);
+    const dir = join(settings.stateDir, 'bans');
+    const store = await BanStore.open(dir, { dropExpired: false });
+    this.#store = store;
+    const report = store.loadReport;
+    const problems = [
+      report.corruptRecords > 0 && `${report.corruptRecords} damaged record(s) skipped`,
+      report.tornTailBytes > 0 && `${report.tornTailBytes} byte(s) of an interrupted write dropped`,
+      report.snapshotShortfall > 0 && `${report.snapshotShortfall} ban(s) missing from the snapshot`,
+      ...report.rejectedFiles.map((f) => `a file that is not a ban store was moved to ${f}`),
+    ].filter((p): p is string => typeof p === 'string');
+    for (const text of problems) log.log({ kind: 'banStoreProblem', dir, text });
+    this.#keeper = new BanKeeper({
+      store,
+      responder: this.#responder,
+      log,
+      onLifted: (addresses) => this.#forgetBlocked(addresses),
+    });
+    const rebooted = await bootChanged(settings.stateDir);
+    const started = performance.now();
+    const count = await this.#keeper.restore(rebooted);
+    if (count > 0) {
+      log.log({
+        kind: 'bansRestored',
+        count,
+        dir,
+        ms: Math.round(performance.now() - started + report.loadMs),
+        routesRerun: rebooted,
+      });
+    }
+  }
+
+  /** An unblocked or expired host is no longer "already blocked": drop it from the blocked files. */
+  async #forgetBlocked(addresses: string[]): Promise<void> {
+    for (const file of this.#blockedFiles.values()) {
+      await this.#record(file.path, () => file.remove(addresses));
+    }
+  }
+
+  #startHousekeeping(): void {
+    const every = (ms: number, task: () => Promise<void>) => {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        task()
+          .catch((err: unknown) => this.#deps.log.log({ kind: 'internalError', reason: describeError(err) }))
+          .finally(() => (running = false));
+      }, ms);
+      timer.unref();
+      this.#timers.push(timer);
+    };
+    every(this.#timings.expiryMs, async () => {
+      await this.#keeper?.expire();
+    });
+    every(this.#timings.addressesMs, () => {
+      this.#refreshAddresses(false);
+      return Promise.resolve();
+    });
+    const nft = this.#backend.nft;
+    const store = this.#store;
+    if (nft && store) {
+      this.#watchdog = watchTable(nft, {
+        intervalMs: this.#timings.watchdogMs,
+        currentBans: () => {
+          const now = Date.now();
+          const bans = [];
+          for (const ban of store.all()) {
+            if (!ban.backends.includes('nft')) continue;
+            if (ban.expires !== null && ban.expires <= now) continue;
+            const timeoutSeconds =
+              ban.expires === null ? 0 : Math.max(1, Math.ceil((ban.expires - now) / 1000));
+            bans.push({ address: ban.address, timeoutSeconds });
+          }
+          return bans;
+        },
+        onRestored: (bans) => this.#deps.log.log({ kind: 'nftTablePutBack', table: nft.table, bans }),
+        onError: (err) => this.#deps.log.log({ kind: 'nftError', reason: describeError(err) }),
+      });
+    }
+  }
+
+  /**
+   * Re-reads the host's addresses, gateways and resolvers; when they changed, the detector and the
+   * sensors follow. `force`: apply even if nothing changed (SIGHUP). Returns whether they changed.
+   */
+  #refreshAddresses(force: boolean): boolean {
+    const addresses = hostAddresses();
+    const guarded = protectedHosts();
+    const same = (a: readonly string[], b: readonly string[]) =>
+      a.length === b.length && [...a].sort().join(' ') === [...b].sort().join(' ');
+    const changed = !same(addresses, this.#addresses) || !same(guarded, this.#guarded);
+    if (!changed && !force) return false;
+    this.#addresses = addresses;
+    this.#guarded = guarded;
+    for (const sensor of this.#sensors) sensor.addressesChanged?.(this.#addresses);
+    this.#detector.reconfigure(
+      detectorLists(this.#ignore, this.#addresses, this.#guarded),
+      triggerSettings(this.settings),
+    );
+    if (changed && !force) {
+      this.#deps.log.log({ kind: 'addressesChanged', own: addresses.length, protectedHosts: guarded.length });
+    }
+    return changed;
   }
 
   /** A sensor's hit: judged synchronously; returns the banner to send (classic modes) or null. */
@@ -181,6 +429,18 @@ export class Daemon {
     const verdict = this.#detector.judge(event);
     if (verdict.kind === 'ignored') {
       this.counters.ignored++;
+      return null;
+    }
+    if (verdict.kind === 'refused') {
+      this.counters.refused++;
+      if (this.#refusals.shouldLog(event.source, event.time)) {
+        this.#deps.log.log({
+          kind: 'refusedBlock',
+          address: event.source,
+          reason: this.#refusalReason(event.source, verdict.reason),
+          intervalSeconds: this.#refusals.intervalMs / 1000,
+        });
+      }
       return null;
     }
     if (verdict.kind === 'below-trigger') {
@@ -210,6 +470,12 @@ export class Daemon {
     return banner ? Buffer.from(banner) : null;
   }
 
+  #refusalReason(address: string, reason: 'ignore-list' | 'own-address'): string {
+    if (reason === 'ignore-list') return 'it is on the ignore list';
+    if (this.#guarded.includes(address)) return 'it is a default gateway or a resolver of this host';
+    return 'it is an address of this host';
+  }
+
   async #handleAlert(event: ProbeEvent): Promise<void> {
     const { log } = this.#deps;
     const host = this.settings.resolveHost ? await this.#resolver.nameOf(event.source) : event.source;
@@ -232,17 +498,22 @@ export class Daemon {
   }
 
   async #respondOnce(event: ProbeEvent, host: string): Promise<Outcome> {
+    if (this.#keeper?.has(event.source)) return 'already';
     for (const file of this.#blockedFiles.values()) {
       if (await file.has(event.source)) return 'already';
     }
     if (!this.#mayBlock(event)) return 'failed';
-    const outcome = await this.#responder.respond({
+    const request = {
       address: event.source,
       host,
       port: event.port,
       mode: event.mode,
       protocol: protocolOf(event.mode),
-    });
+      ports: [event.port],
+      scanType: scanTypeOf(event),
+      seconds: this.settings.blockTime > 0 ? this.settings.blockTime : null,
+    };
+    const outcome = this.#keeper ? await this.#keeper.ban(request) : await this.#responder.respond(request);
     if (!outcome.ok) {
       this.counters.failedResponses++;
       return 'failed';
@@ -333,6 +604,8 @@ export class Daemon {
     changed('ADVANCED_PORTS_UDP', before.advancedPortsUdp, after.advancedPortsUdp);
     changed('ADVANCED_EXCLUDE_TCP', before.advancedExcludeTcp, after.advancedExcludeTcp);
     changed('ADVANCED_EXCLUDE_UDP', before.advancedExcludeUdp, after.advancedExcludeUdp);
+    changed('BLOCK_BACKEND', before.blockBackend, after.blockBackend);
+    changed('MAX_TRACKED_SOURCES', before.maxTrackedSources, after.maxTrackedSources);
     // Keep what only a restart can change; take everything else.
     this.#loaded = {
       ...next.loaded,
@@ -349,12 +622,13 @@ export class Daemon {
         advancedPortsUdp: before.advancedPortsUdp,
         advancedExcludeTcp: before.advancedExcludeTcp,
         advancedExcludeUdp: before.advancedExcludeUdp,
+        blockBackend: before.blockBackend,
+        maxTrackedSources: before.maxTrackedSources,
       },
     };
-    this.#addresses = hostAddresses();
-    for (const sensor of this.#sensors) sensor.addressesChanged?.(this.#addresses);
-    const lists = detectorLists(next.ignore, this.#addresses);
-    this.#detector.reconfigure(lists, triggerSettings(after));
+    this.#ignore = next.ignore;
+    this.#refreshAddresses(true);
+    const lists = detectorLists(this.#ignore, this.#addresses, this.#guarded);
     if (after.maxBlocksPerMinute !== before.maxBlocksPerMinute)
       this.#blockRate = new BlockRate(after.maxBlocksPerMinute);
     log.log({
@@ -367,12 +641,22 @@ export class Daemon {
 
   /** Closes the traps, lets running responses finish (bounded), logs 1.2's shutdown pair. */
   async stop(): Promise<void> {
+    await this.#control?.close();
+    this.#control = null;
     for (const sensor of this.#sensors) await sensor.close();
     this.#sensors = [];
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+    this.#watchdog?.stop();
     await Promise.race([
       Promise.allSettled([...this.#inflight]),
       new Promise((r) => setTimeout(r, 5000).unref()),
     ]);
+    await this.#store
+      ?.close()
+      .catch((err: unknown) =>
+        this.#deps.log.log({ kind: 'banStoreProblem', dir: 'bans', text: `close: ${describeError(err)}` }),
+      );
     if (this.#pidFile) await rm(this.#pidFile, { force: true });
     this.#deps.log.log({ kind: 'shuttingDownSecurity' });
     this.#deps.log.log({ kind: 'shuttingDownAdmin' });

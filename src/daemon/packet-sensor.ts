@@ -11,7 +11,7 @@ import { buildFilter } from '../sensors/bpf.ts';
 import { openCapture, type CaptureHandle } from '../sensors/capture.ts';
 import { SocketTable } from '../sensors/socket-table.ts';
 import { PacketPipeline } from './packet-pipeline.ts';
-import type { Sensor, SensorContext } from './sensor.ts';
+import type { TrapSummary, Sensor, SensorContext } from './sensor.ts';
 import { buildWatchPlan } from './watch-plan.ts';
 
 const STATS_INTERVAL_MS = 60_000;
@@ -136,6 +136,18 @@ export class PacketSensor implements Sensor {
       socketTableRefreshes: this.#table.refreshes,
       servedOnConfirm: this.#confirmedServed,
     };
+  }
+
+  traps(): TrapSummary[] {
+    const plan = this.#pipeline?.plan;
+    if (!plan) return [];
+    return [plan.tcp, plan.udp]
+      .filter((w) => w !== null)
+      .map((w) =>
+        w.ports
+          ? { mode: w.mode, ports: [...w.ports].sort((a, b) => a - b) }
+          : { mode: w.mode, ports: null, below: w.below, exclude: [...w.exclude].sort((a, b) => a - b) },
+      );
   }
 
   close(): Promise<void> {

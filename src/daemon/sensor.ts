@@ -24,11 +24,22 @@ export interface SensorCounters {
   [name: string]: number;
 }
 
+export interface TrapSummary {
+  mode: string;
+  /** Ports watched (classic: bound on at least one family; stealth: listed and free at start). */
+  ports: number[] | null;
+  /** Advanced modes: every free port below this, except `exclude`. */
+  below?: number;
+  exclude?: number[];
+}
+
 export interface Sensor {
   readonly name: string;
   start(): Promise<void>;
   /** The host's addresses changed (SIGHUP or an interface change). */
   addressesChanged?(addresses: readonly string[]): void;
   counters(): SensorCounters;
+  /** What it watches, for `portsnare status`: one entry per mode. */
+  traps(): TrapSummary[];
   close(): Promise<void>;
 }

@@ -82,7 +82,32 @@ test('reconfigure swaps the lists at once', () => {
   const detector = new Detector({ ignore: set(), own: set() }, triggers);
   assert.equal(detector.judge(probe('203.0.113.5')).kind, 'alert');
   detector.reconfigure({ ignore: set('203.0.113.0/24'), own: set() }, triggers);
-  assert.equal(detector.judge(probe('203.0.113.5')).kind, 'ignored');
+  assert.deepEqual(detector.judge(probe('203.0.113.5')), { kind: 'refused', reason: 'ignore-list' });
+});
+
+test('a never-block source that reaches the trigger is refused, never an alert', () => {
+  const detector = new Detector(
+    { ignore: set('10.231.0.0/24'), own: set('192.0.2.1') },
+    { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 },
+  );
+  const syn = (source: string, port: number): ProbeEvent => ({
+    mode: 'stcp',
+    protocol: 'tcp',
+    source,
+    port,
+    time: port,
+  });
+  // Forged packet evidence from the gateway: below the distinct-port trigger it is only ignored...
+  assert.deepEqual(detector.judge(syn('192.0.2.1', 1)), { kind: 'ignored', reason: 'own-address' });
+  assert.deepEqual(detector.judge(syn('192.0.2.1', 2)), { kind: 'ignored', reason: 'own-address' });
+  // ...at the trigger it is refused (the daemon logs that, rate-limited), and stays refused.
+  for (const port of [3, 4, 5]) {
+    assert.deepEqual(detector.judge(syn('192.0.2.1', port)), { kind: 'refused', reason: 'own-address' });
+  }
+  for (const port of [1, 2, 3]) {
+    assert.notEqual(detector.judge(syn('10.231.0.7', port)).kind, 'alert');
+  }
+  assert.deepEqual(detector.judge(syn('10.231.0.7', 4)), { kind: 'refused', reason: 'ignore-list' });
 });
 
 test('packet evidence needs distinct ports within the window; a connect does not', () => {

@@ -8,8 +8,15 @@ import type { CidrSet } from '../net/cidr-set.ts';
 import { isPacketEvidence, type ProbeEvent } from './probe.ts';
 import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
+export type IgnoreReason = 'ignore-list' | 'own-address';
+
+/**
+ * `ignored`: a never-act-on source below the trigger; `refused`: one that reached it, so it would
+ * have been blocked (the daemon says so, rate-limited); `alert`: act on it.
+ */
 export type Verdict =
-  | { kind: 'ignored'; reason: 'ignore-list' | 'own-address' }
+  | { kind: 'ignored'; reason: IgnoreReason }
+  | { kind: 'refused'; reason: IgnoreReason }
   | { kind: 'below-trigger'; count: number; distinctPorts: number }
   | { kind: 'alert'; count: number };
 
@@ -65,6 +72,13 @@ export class Detector {
     }
   }
 
+  /** Whether an address is on a never-act-on list, and which. */
+  listed(address: string): IgnoreReason | null {
+    if (this.#lists.own.has(address)) return 'own-address';
+    if (this.#lists.ignore.has(address)) return 'ignore-list';
+    return null;
+  }
+
   judge(event: ProbeEvent): Verdict {
     const verdict = this.#judge(event);
     if (channels.probe.hasSubscribers) channels.probe.publish({ event, verdict });
@@ -72,8 +86,13 @@ export class Detector {
   }
 
   #judge(event: ProbeEvent): Verdict {
-    if (this.#lists.own.has(event.source)) return { kind: 'ignored', reason: 'own-address' };
-    if (this.#lists.ignore.has(event.source)) return { kind: 'ignored', reason: 'ignore-list' };
+    const never = this.listed(event.source);
+    const counted = this.#count(event);
+    if (never !== null) return { kind: counted.kind === 'alert' ? 'refused' : 'ignored', reason: never };
+    return counted;
+  }
+
+  #count(event: ProbeEvent): Verdict {
     const distinct = isPacketEvidence(event.mode)
       ? this.#distinct.hit(
           event.source,

@@ -6,7 +6,7 @@
  * The blocked file of a mode is emptied at start as in 1.2, and re-read when someone edits it, so
  * deleting a host's line by hand re-arms blocking for it (documented 1.2 behaviour).
  */
-import { mkdir, open, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Protocol } from '../detect/probe.ts';
 import { systemErrorCode } from '../errors.ts';
@@ -95,6 +95,22 @@ export class BlockedFile {
       }
     }
     return this.#addresses.has(address);
+  }
+
+  /** Removes the lines of these addresses (an unblocked host is no longer "already blocked"). */
+  async remove(addresses: readonly string[]): Promise<void> {
+    const unwanted = new Set(addresses);
+    if (!(await Promise.all(addresses.map((a) => this.has(a)))).some(Boolean)) return;
+    const text = await readFile(this.path, 'utf8');
+    const kept = text.split('\n').filter((line) => {
+      const found = addressOfHistoryLine(line);
+      return found === null || !unwanted.has(found);
+    });
+    const temp = `${this.path}.portsnare-${process.pid}`;
+    await writeFile(temp, kept.join('\n'), { mode: 0o644 });
+    await rename(temp, this.path);
+    for (const a of addresses) this.#addresses.delete(a);
+    this.#signature = await this.#currentSignature();
   }
 
   async append(line: string, address: string): Promise<void> {

@@ -65,7 +65,21 @@ export type LogMessage =
   | { kind: 'runCommandError'; address: string }
   | { kind: 'hostsDenyOpenFailed'; path: string }
   | { kind: 'hostsDenyBlockError'; address: string }
-  | { kind: 'actionFailedDetail'; key: string; address: string; reason: string };
+  | { kind: 'actionFailedDetail'; key: string; address: string; reason: string }
+  // --- bans (portsnare) ---
+  | { kind: 'blockedNft'; address: string; set: string; seconds: number | null }
+  | { kind: 'refusedBlock'; address: string; reason: string; intervalSeconds: number }
+  | { kind: 'blockBackend'; backends: string; setting: string; why: string }
+  | { kind: 'banLifted'; address: string; reason: 'expired' | 'unblocked' | 'flushed'; backends: string }
+  | { kind: 'unblockFailed'; address: string; backend: string; reason: string }
+  | { kind: 'manualBlock'; address: string; seconds: number | null }
+  | { kind: 'bansRestored'; count: number; dir: string; ms: number; routesRerun: boolean }
+  | { kind: 'banStoreProblem'; dir: string; text: string }
+  | { kind: 'nftTablePutBack'; table: string; bans: number }
+  | { kind: 'nftError'; reason: string }
+  | { kind: 'addressesChanged'; own: number; protectedHosts: number }
+  | { kind: 'controlListening'; path: string }
+  | { kind: 'controlError'; reason: string };
 
 export type LogKind = LogMessage['kind'];
 
@@ -154,6 +168,28 @@ const formatters: Formatters = {
   hostsDenyOpenFailed: (m) => `adminalert: cannot open hosts.deny file: ${m.path} for blocking.`,
   hostsDenyBlockError: (m) => `securityalert: ERROR: There was an error trying to block host ${m.address}`,
   actionFailedDetail: (m) => `adminalert: ERROR: ${m.key} for host ${m.address} failed: ${m.reason}`,
+  blockedNft: (m) =>
+    `attackalert: Host ${m.address} has been blocked via nftables set: ${m.set} ${m.seconds === null ? 'until unblocked' : `for ${m.seconds} s`}`,
+  refusedBlock: (m) =>
+    `attackalert: Not blocking host ${m.address}: ${m.reason} (said once per ${m.intervalSeconds} s per host)`,
+  blockBackend: (m) =>
+    `adminalert: Blocking with ${m.backends} (BLOCK_BACKEND=${m.setting})${m.why ? `: ${m.why}` : ''}`,
+  banLifted: (m) =>
+    `attackalert: Host ${m.address} has been unblocked (${m.reason === 'expired' ? 'ban expired' : m.reason === 'unblocked' ? 'unblocked on request' : 'all bans flushed'}): ${m.backends || 'nothing to undo'}`,
+  unblockFailed: (m) =>
+    `adminalert: ERROR: could not unblock host ${m.address} from ${m.backend}: ${m.reason}`,
+  manualBlock: (m) =>
+    `attackalert: Host ${m.address} blocked on request ${m.seconds === null ? 'until unblocked' : `for ${m.seconds} s`}`,
+  bansRestored: (m) =>
+    `adminalert: Restored ${m.count} ban(s) from ${m.dir} in ${m.ms} ms${m.routesRerun ? '; the host rebooted, so KILL_ROUTE was run again for them' : ''}`,
+  banStoreProblem: (m) => `adminalert: WARNING: ban store ${m.dir}: ${m.text}`,
+  nftTablePutBack: (m) =>
+    `adminalert: WARNING: nftables table inet ${m.table} had been removed; put it back with ${m.bans} ban(s)`,
+  nftError: (m) => `adminalert: ERROR: nftables: ${m.reason}`,
+  addressesChanged: (m) =>
+    `adminalert: Local addresses changed: ${m.own} own addresses and ${m.protectedHosts} gateways/resolvers are never blocked`,
+  controlListening: (m) => `adminalert: Control socket listening on ${m.path}`,
+  controlError: (m) => `adminalert: ERROR: control socket: ${m.reason}`,
 };
 
 /** The syslog message text (after `ident[pid]: `) of a log message. */

@@ -5,6 +5,11 @@
  * BLOCK_x=2 runs KILL_RUN_CMD only; BLOCK_x=0 only says it is ignoring the response. Unlike 1.2, an
  * action that fails (missing program, non-zero exit, unwritable file) makes the response fail, and a
  * failed response is never recorded as a block.
+ *
+ * With the nftables backend (BLOCK_BACKEND) the nft set element is the first action of BLOCK_x=1;
+ * with `nft` alone it replaces KILL_HOSTS_DENY and KILL_ROUTE, and KILL_RUN_CMD still runs. lift()
+ * is the way back: it undoes what a ban's backends did (nft element, UNKILL_ROUTE, the hosts.deny
+ * line) and reports each step.
  */
 import { channels } from '../diagnostics.ts';
 import type { Mode, Protocol } from '../detect/probe.ts';
@@ -19,18 +24,58 @@ import {
 } from './command-template.ts';
 import type { CommandRunner } from './exec.ts';
 import type { HostsDenyOutcome } from './hosts-deny.ts';
+import type { NftBan } from './nft.ts';
+
+/** The part of NftResponder a response needs. */
+export interface NftBlocker {
+  readonly table: string;
+  block(bans: NftBan[]): Promise<void>;
+  unblock(addresses: string[]): Promise<void>;
+}
+
+/** Names of the backends a ban can be enforced by, as kept in the ban store. */
+export type BackendName = 'nft' | 'hosts.deny' | 'route' | 'cmd';
+
+const BACKEND_OF: Record<ActionReport['key'], BackendName> = {
+  NFT: 'nft',
+  KILL_HOSTS_DENY: 'hosts.deny',
+  KILL_ROUTE: 'route',
+  KILL_RUN_CMD: 'cmd',
+};
+
+export function backendOf(key: ActionReport['key']): BackendName {
+  return BACKEND_OF[key];
+}
+
+/** A ban as lift() and reapply() need it. */
+export interface LiftTarget {
+  address: string;
+  backends: readonly string[];
+  /** The first port and the mode, for templates using $PORT$ or $MODE$. */
+  port: number;
+  mode: string;
+}
+
+/** Addresses per nft run when many bans are added or removed at once. */
+export const NFT_CHUNK = 50_000;
+
+function macroValues(b: LiftTarget): MacroValues {
+  return { target: b.address, port: b.port, mode: b.mode as MacroValues['mode'] };
+}
 
 export interface ResponseRequest {
   address: string;
   /** Resolved name or the address, for 1.2's `H/IP` texts. */
   host: string;
   port: number;
-  mode: Mode;
+  mode: Mode | 'manual';
   protocol: Protocol;
+  /** Seconds the nft element lasts; null or 0: until removed. */
+  timeoutSeconds?: number | null;
 }
 
 export interface ActionReport {
-  key: 'KILL_HOSTS_DENY' | 'KILL_ROUTE' | 'KILL_RUN_CMD';
+  key: 'NFT' | 'KILL_HOSTS_DENY' | 'KILL_ROUTE' | 'KILL_RUN_CMD';
   ok: boolean;
   detail: string;
 }
@@ -45,6 +90,14 @@ export interface ResponderDeps {
   log: AlertLog;
   run: CommandRunner;
   addHostsDenyLine: (path: string, line: string) => Promise<HostsDenyOutcome>;
+  /** Adds many hosts.deny lines at once, without duplicates (restore). */
+  addHostsDenyLines?: (path: string, lines: string[]) => Promise<number>;
+  /** Removes hosts.deny lines (lift); default: lifting hosts.deny lines is reported as unsupported. */
+  removeHostsDenyLines?: (path: string, lines: string[]) => Promise<number>;
+  /** The nftables backend, when BLOCK_BACKEND resolved to nft or both. */
+  nft?: NftBlocker | null;
+  /** False when BLOCK_BACKEND resolved to nft alone: KILL_HOSTS_DENY and KILL_ROUTE are skipped. Default true. */
+  classic?: boolean;
 }
 
 export class ClassicResponder {
@@ -59,18 +112,27 @@ export class ClassicResponder {
     const level = request.protocol === 'tcp' ? settings.blockTcp : settings.blockUdp;
     const values: MacroValues = { target: request.address, port: request.port, mode: request.mode };
     const actions: ActionReport[] = [];
+    const classic = this.#deps.classic ?? true;
+    const nft = this.#deps.nft ?? null;
 
-    if (level === 0) {
+    if (request.mode === 'manual') {
+      // `portsnare block`: the blocking backends only; KILL_RUN_CMD belongs to detected scans.
+      if (nft) actions.push(await this.#nft(nft, request));
+      if (classic && settings.killHostsDeny)
+        actions.push(await this.#hostsDeny(settings, settings.killHostsDeny, values));
+      if (classic && settings.killRoute) actions.push(await this.#route(settings.killRoute, values));
+    } else if (level === 0) {
       this.#deps.log.log({ kind: 'ignoringResponse', protocol: request.protocol });
     } else if (level === 2) {
       if (settings.killRunCmd) actions.push(await this.#runCmd(settings.killRunCmd, values));
     } else {
       const hostsDeny = async () => {
-        if (settings.killHostsDeny)
+        if (nft) actions.push(await this.#nft(nft, request));
+        if (classic && settings.killHostsDeny)
           actions.push(await this.#hostsDeny(settings, settings.killHostsDeny, values));
       };
       const route = async () => {
-        if (settings.killRoute) actions.push(await this.#route(settings.killRoute, values));
+        if (classic && settings.killRoute) actions.push(await this.#route(settings.killRoute, values));
       };
       const runCmd = async () => {
         if (settings.killRunCmd) actions.push(await this.#runCmd(settings.killRunCmd, values));
@@ -79,7 +141,7 @@ export class ClassicResponder {
       for (const step of order) await step();
     }
     const ok = actions.every((a) => a.ok);
-    if (!ok)
+    if (!ok && request.mode !== 'manual')
       this.#deps.log.log({
         kind: 'couldNotBlock',
         mode: request.mode,
@@ -88,6 +150,128 @@ export class ClassicResponder {
       });
     if (channels.response.hasSubscribers) channels.response.publish({ request, ok, actions });
     return { ok, actions };
+  }
+
+  /**
+   * Undoes bans in their backends, batched: one nft run per NFT_CHUNK addresses, one hosts.deny
+   * rewrite, UNKILL_ROUTE per ban. Each failure is logged; none stops the others. Returns, per
+   * address, the backends that were undone.
+   */
+  async lift(bans: readonly LiftTarget[]): Promise<Map<string, BackendName[]>> {
+    const settings = this.#deps.settings();
+    const undone = new Map<string, BackendName[]>(bans.map((b) => [b.address, []]));
+    const done = (address: string, backend: BackendName) => undone.get(address)?.push(backend);
+    const failed = (address: string, backend: string, err: unknown) =>
+      this.#deps.log.log({ kind: 'unblockFailed', address, backend, reason: describeError(err) });
+
+    const viaNft = bans.filter((b) => b.backends.includes('nft'));
+    if (viaNft.length > 0) {
+      const nft = this.#deps.nft;
+      for (let i = 0; i < viaNft.length; i += NFT_CHUNK) {
+        const chunk = viaNft.slice(i, i + NFT_CHUNK);
+        try {
+          if (!nft) throw new Error('the nftables backend is not in use (BLOCK_BACKEND)');
+          await nft.unblock(chunk.map((b) => b.address));
+          for (const b of chunk) done(b.address, 'nft');
+        } catch (err) {
+          for (const b of chunk) failed(b.address, 'nftables', err);
+        }
+      }
+    }
+    const viaHostsDeny = bans.filter((b) => b.backends.includes('hosts.deny'));
+    if (viaHostsDeny.length > 0) {
+      const template = settings.killHostsDeny;
+      try {
+        const remove = this.#deps.removeHostsDenyLines;
+        if (!remove) throw new Error('removing hosts.deny lines is not supported here');
+        if (!template) throw new Error('KILL_HOSTS_DENY is empty, so the line to remove is unknown');
+        const lines = viaHostsDeny.map((b) => substituteMacros(template, macroValues(b)));
+        await remove(settings.hostsDenyFile, lines);
+        for (const b of viaHostsDeny) done(b.address, 'hosts.deny');
+      } catch (err) {
+        for (const b of viaHostsDeny) failed(b.address, settings.hostsDenyFile, err);
+      }
+    }
+    for (const b of bans) {
+      if (!b.backends.includes('route')) continue;
+      const undo = settings.unkillRoute;
+      if (!undo) {
+        failed(b.address, 'KILL_ROUTE', new Error('UNKILL_ROUTE is empty; remove the route by hand'));
+        continue;
+      }
+      const failure = await this.#runSteps(undo, macroValues(b));
+      if (failure === null) done(b.address, 'route');
+      else failed(b.address, 'UNKILL_ROUTE', new Error(failure));
+    }
+    return undone;
+  }
+
+  /**
+   * Puts restored bans back after a restart: nft elements with what is left of their time (batched),
+   * missing hosts.deny lines (one rewrite, no duplicates) and, when `routes` (the host rebooted, so
+   * the kernel forgot them), KILL_ROUTE again. Returns how many actions failed (each is logged).
+   */
+  async reapply(
+    bans: readonly (LiftTarget & { secondsLeft: number | null })[],
+    routes: boolean,
+  ): Promise<number> {
+    const settings = this.#deps.settings();
+    let failures = 0;
+    const failed = (address: string, backend: string, err: unknown, count = 1) => {
+      failures += count;
+      this.#deps.log.log({ kind: 'actionFailedDetail', key: backend, address, reason: describeError(err) });
+    };
+    const viaNft = bans.filter((b) => b.backends.includes('nft'));
+    for (let i = 0; i < viaNft.length; i += NFT_CHUNK) {
+      const chunk = viaNft.slice(i, i + NFT_CHUNK);
+      try {
+        const nft = this.#deps.nft;
+        if (!nft) throw new Error('stored bans use nftables, which is not in use now (BLOCK_BACKEND)');
+        await nft.block(chunk.map((b) => ({ address: b.address, timeoutSeconds: b.secondsLeft ?? 0 })));
+      } catch (err) {
+        failed(
+          chunk.length === 1 ? (chunk[0]?.address ?? '') : `${chunk.length} addresses`,
+          'NFT',
+          err,
+          chunk.length,
+        );
+      }
+    }
+    const viaHostsDeny = bans.filter((b) => b.backends.includes('hosts.deny'));
+    const template = settings.killHostsDeny;
+    if (viaHostsDeny.length > 0 && template) {
+      try {
+        await this.#deps.addHostsDenyLines?.(
+          settings.hostsDenyFile,
+          viaHostsDeny.map((b) => substituteMacros(template, macroValues(b))),
+        );
+      } catch (err) {
+        failed(`${viaHostsDeny.length} addresses`, 'KILL_HOSTS_DENY', err, viaHostsDeny.length);
+      }
+    }
+    if (routes && settings.killRoute) {
+      for (const b of bans) {
+        if (!b.backends.includes('route')) continue;
+        const failure = await this.#runSteps(settings.killRoute, macroValues(b));
+        if (failure !== null) failed(b.address, 'KILL_ROUTE', new Error(failure));
+      }
+    }
+    return failures;
+  }
+
+  async #nft(nft: NftBlocker, request: ResponseRequest): Promise<ActionReport> {
+    const seconds = request.timeoutSeconds ? request.timeoutSeconds : null;
+    const set = `inet ${nft.table} ${request.address.includes(':') ? 'blocked6' : 'blocked4'}`;
+    try {
+      await nft.block([{ address: request.address, timeoutSeconds: seconds ?? 0 }]);
+      this.#deps.log.log({ kind: 'blockedNft', address: request.address, set, seconds });
+      return { key: 'NFT', ok: true, detail: set };
+    } catch (err) {
+      const reason = describeError(err);
+      this.#deps.log.log({ kind: 'blockError', address: request.address });
+      this.#deps.log.log({ kind: 'actionFailedDetail', key: 'NFT', address: request.address, reason });
+      return { key: 'NFT', ok: false, detail: reason };
+    }
   }
 
   async #hostsDeny(settings: Settings, template: string, values: MacroValues): Promise<ActionReport> {

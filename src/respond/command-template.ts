@@ -13,7 +13,8 @@ import type { Mode } from '../detect/probe.ts';
 export interface MacroValues {
   target: string;
   port: number;
-  mode: Mode;
+  /** A detection mode, or `manual` for `portsnare block`. */
+  mode: Mode | 'manual';
 }
 
 /** A command template split into steps; each step is an argument vector still holding macros. */

@@ -1,9 +1,10 @@
 /**
  * @module respond/hosts-deny
- * Adds a KILL_HOSTS_DENY line to hosts.deny only if the exact line is not already there, by writing a
- * complete new file beside it and renaming it over the old one: a reader never sees half a file, a
- * crash never truncates it, and the file keeps its mode and owner. A symlinked hosts.deny is followed.
- * Writers to the same file are serialised within the process.
+ * Adds KILL_HOSTS_DENY lines to hosts.deny only if the exact line is not already there, and removes
+ * them when a ban ends, by writing a complete new file beside it and renaming it over the old one:
+ * a reader never sees half a file, a crash never truncates it, and the file keeps its mode and owner.
+ * A symlinked hosts.deny is followed. Writers to the same file are serialised within the process.
+ * Lines are compared with surrounding blanks trimmed; nothing but exact lines is ever removed.
  */
 import { chown, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -23,10 +24,15 @@ function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 
 export type HostsDenyOutcome = 'added' | 'present';
 
-export function addHostsDenyLine(path: string, line: string): Promise<HostsDenyOutcome> {
-  if (line.includes('\n') || line.includes('\r')) {
-    return Promise.reject(new Error('hosts.deny line contains a line break'));
-  }
+function checkLine(line: string): void {
+  if (line.includes('\n') || line.includes('\r')) throw new Error('hosts.deny line contains a line break');
+}
+
+/**
+ * Rewrites the file with `edit`'s result. `edit` gets the current lines (without the final empty
+ * one) and returns the new lines, or null to leave the file untouched. Resolves to whether it wrote.
+ */
+function editHostsDeny(path: string, edit: (lines: string[]) => string[] | null): Promise<boolean> {
   return serialised(path, async () => {
     let target = path;
     try {
@@ -45,13 +51,14 @@ export function addHostsDenyLine(path: string, line: string): Promise<HostsDenyO
     } catch (err) {
       if (systemErrorCode(err) !== 'ENOENT') throw err;
     }
-    if (current.split('\n').some((existing) => existing.trim() === line.trim())) return 'present';
+    const lines = current === '' ? [] : current.replace(/\n$/, '').split('\n');
+    const next = edit(lines);
+    if (next === null) return false;
 
-    const separator = current === '' || current.endsWith('\n') ? '' : '\n';
     const temp = join(dirname(target), `.${basename(target)}.portsnare-${process.pid}-${Date.now()}`);
     const handle = await open(temp, 'wx', mode);
     try {
-      await handle.writeFile(`${current}${separator}${line}\n`);
+      await handle.writeFile(next.length === 0 ? '' : `${next.join('\n')}\n`);
       await handle.chmod(mode);
       await handle.sync();
     } catch (err) {
@@ -67,6 +74,41 @@ export function addHostsDenyLine(path: string, line: string): Promise<HostsDenyO
       await unlink(temp).catch(() => undefined);
       throw err;
     }
-    return 'added';
+    return true;
   });
+}
+
+export async function addHostsDenyLine(path: string, line: string): Promise<HostsDenyOutcome> {
+  return (await addHostsDenyLines(path, [line])) > 0 ? 'added' : 'present';
+}
+
+/** Adds each line not already present, in one rewrite; resolves to how many were added. */
+export async function addHostsDenyLines(path: string, lines: readonly string[]): Promise<number> {
+  lines.forEach(checkLine);
+  let added = 0;
+  await editHostsDeny(path, (current) => {
+    const present = new Set(current.map((l) => l.trim()));
+    const missing: string[] = [];
+    for (const line of lines) {
+      if (present.has(line.trim())) continue;
+      present.add(line.trim());
+      missing.push(line);
+    }
+    added = missing.length;
+    return missing.length === 0 ? null : [...current, ...missing];
+  });
+  return added;
+}
+
+/** Removes every line equal to one of `lines`, in one rewrite; resolves to how many were removed. */
+export async function removeHostsDenyLines(path: string, lines: readonly string[]): Promise<number> {
+  lines.forEach(checkLine);
+  const unwanted = new Set(lines.map((l) => l.trim()));
+  let removed = 0;
+  await editHostsDeny(path, (current) => {
+    const kept = current.filter((l) => !unwanted.has(l.trim()));
+    removed = current.length - kept.length;
+    return removed === 0 ? null : kept;
+  });
+  return removed;
 }

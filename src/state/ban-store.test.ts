@@ -30,10 +30,16 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-/** The directory's files copied elsewhere: what a crash at this moment would leave behind. */
+/**
+ * The directory's files copied elsewhere: what a crash at this moment would leave behind. The lock
+ * file names this (live) process, so a copy would be "in use"; a crashed owner's lock is stale, which
+ * the lock test covers.
+ */
 async function crashCopy(dir: string): Promise<string> {
   const copy = await scratch();
-  for (const name of await readdir(dir)) await copyFile(join(dir, name), join(copy, name));
+  for (const name of await readdir(dir)) {
+    if (name !== 'bans.lock') await copyFile(join(dir, name), join(copy, name));
+  }
   return copy;
 }
 
@@ -58,6 +64,32 @@ function damage({ loadReport }: BanStore) {
 const NONE = { corruptRecords: 0, tornTailBytes: 0, snapshotShortfall: 0, rejectedFiles: [] };
 
 const lines = async (path: string) => (await readFile(path, 'latin1')).split('\n').slice(0, -1);
+
+test('a second process cannot open a store that a running process holds; a dead holder is no obstacle', async () => {
+  const dir = await scratch();
+  const store = await BanStore.open(dir);
+  await store.add(ban('192.0.2.1'));
+  const OPEN = `
+    import { BanStore } from './src/state/ban-store.ts';
+    try { const s = await BanStore.open(process.argv[1]); process.stdout.write(String(s.size)); await s.close(); }
+    catch (err) { process.stdout.write(err.code + ': ' + err.message); }
+  `;
+  const openElsewhere = async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', OPEN, dir], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await once(child, 'close');
+    return output;
+  };
+  assert.match(await openElsewhere(), new RegExp(`PSN_ERR_FILE: .*in use by process ${process.pid}`));
+  await store.close();
+  // A lock left by a process that no longer runs (kill -9) is taken over.
+  await writeFile(join(dir, 'bans.lock'), '2147483646\n');
+  assert.equal(await openElsewhere(), '1');
+});
 
 // ---------------------------------------------------------------------------------------------
 // The API.

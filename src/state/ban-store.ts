@@ -28,8 +28,8 @@
  *   newline is a torn first write and is truncated.
  * - Records are trusted once their checksum checks out: the directory is root's. Loaded addresses
  *   are still checked for address characters before they can reach a command line.
- * - One writer per directory: a second open() in the same process is refused. Nothing locks the
- *   directory against another process.
+ * - One writer per directory: a second open() in the same process is refused, and `bans.lock`
+ *   (state/dir-lock) refuses a second process while the first runs.
  *
  * Memory: one Map entry per ban, holding a frozen Ban. Mode, scan type and backend lists are shared
  * between bans. There is no second index. expired() keeps only a lower bound of the earliest expiry,
@@ -39,6 +39,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalAddress } from '../net/address.ts';
+import { acquireDirLock } from './dir-lock.ts';
 import { ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
 import {
   FORMAT_VERSION,
@@ -82,6 +83,12 @@ export interface BanStoreOptions {
   now?: () => number;
   /** Compact after this many journal records; default 100,000. */
   compactEvery?: number;
+  /**
+   * Default true: bans whose time passed while nobody ran are removed (durably) at open and listed
+   * in loadReport.expired. False: they stay stored (and listed), for a caller that lifts them from
+   * their backends first and removes them afterwards, so a crash in between loses no undo.
+   */
+  dropExpired?: boolean;
 }
 
 /** What open() found. The store keeps loading whatever it finds; this says what it could not use. */
@@ -99,7 +106,7 @@ export interface LoadReport {
   snapshotShortfall: number;
   /** Files that were not ours, and the names they were moved to. */
   rejectedFiles: string[];
-  /** Bans whose time had passed, dropped (durably) at open: lift them from their backends. */
+  /** Bans whose time had passed at open: dropped durably unless `dropExpired: false`. */
   expired: Ban[];
   /** Wall time of open(), ms. */
   loadMs: number;
@@ -108,6 +115,7 @@ export interface LoadReport {
 const JOURNAL = 'bans.journal';
 const SNAPSHOT = 'bans.snapshot';
 const SNAPSHOT_TEMP = 'bans.snapshot.tmp';
+const LOCK = 'bans.lock';
 const DEFAULT_COMPACT_EVERY = 100_000;
 
 /** Positions of an add record's field separators (scratch, reused for every record). */
@@ -152,6 +160,7 @@ export class BanStore {
   #draining = false;
   #compactionQueued = false;
   #closed: Promise<void> | null = null;
+  #unlock: (() => Promise<void>) | null = null;
 
   private constructor(dir: string, compactEvery: number, now: () => number, report: LoadReport) {
     this.#dir = dir;
@@ -187,12 +196,13 @@ export class BanStore {
     const store = new BanStore(dir, compactEvery, now, report);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      store.#unlock = await acquireDirLock(join(dir, LOCK));
       await unlink(join(dir, SNAPSHOT_TEMP)).catch(ignoreMissing);
       await store.#loadSnapshot();
       await store.#loadJournal();
       report.recordsRead = report.snapshotBans + report.journalRecords;
       report.expired = store.expired(now());
-      if (report.expired.length > 0) {
+      if (report.expired.length > 0 && opts.dropExpired !== false) {
         await store.#write(
           report.expired.map((ban) => removePayload(ban.address)),
           () => {
@@ -207,6 +217,7 @@ export class BanStore {
     } catch (err) {
       BanStore.#openDirs.delete(key);
       await store.#journal?.close().catch(() => undefined);
+      await store.#unlock?.();
       throw new PortsnareError(ErrorCodes.FILE, `ban store ${dir}: ${describeError(err)}`, { cause: err });
     }
     report.loadMs = performance.now() - started;
@@ -297,6 +308,7 @@ export class BanStore {
         this.#journal = null;
         BanStore.#openDirs.delete(resolve(this.#dir));
         await journal.close();
+        await this.#unlock?.();
       }
     });
     return this.#closed;

@@ -299,7 +299,7 @@ void test('SCAN_TRIGGER, SIGHUP reload of the ignore file, and log-only BLOCK_TC
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
 
-test("the sensor's default gateway is never acted on, even when it scans", async (t) => {
+test("the sensor's default gateway is never acted on, even when it scans: one refusal line, no block", async (t) => {
   const lab = await createLab({ extraHosts: 1 });
   t.after(() => lab.destroy());
   const [gateway] = lab.others as [typeof lab.sensor];
@@ -317,7 +317,18 @@ test("the sensor's default gateway is never acted on, even when it scans", async
   await daemon.sink.waitForMessage(
     `attackalert: Connect from host: ${lab.scanner.ipv4}/${lab.scanner.ipv4} to TCP port: 1`,
   );
-  assert.ok(!daemon.sink.messages().some((m) => m.includes(gateway.ipv4)), 'the gateway never appears');
+  // Three connects from the gateway: refused, and said once (per source per interval), nothing else.
+  assert.deepEqual(
+    daemon.sink.messages().filter((m) => m.includes(gateway.ipv4)),
+    [
+      `attackalert: Not blocking host ${gateway.ipv4}: it is a default gateway or a resolver of this host (said once per 600 s per host)`,
+    ],
+  );
+  assert.equal(
+    (await tcpProbe(lab, gateway, lab.sensor.ipv4, 1)).result,
+    'connected',
+    'the gateway still reaches the host',
+  );
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
 

@@ -56,6 +56,8 @@ export async function prepareFiles(
     HOSTS_DENY_FILE: files.hostsDeny,
     STATE_DIR: files.stateDir,
     SYSLOG_SOCKET: files.syslogSocket,
+    // The e2e tests of parts 1 and 2 assert 1.2's KILL_* lines; tests of nft say so.
+    BLOCK_BACKEND: 'classic',
     ...conf,
   };
   await writeFile(
@@ -158,4 +160,12 @@ export async function readText(path: string): Promise<string> {
   } catch {
     return '';
   }
+}
+
+/** Runs `portsnare <args> --config <files.config>` in the sensor namespace (status, block, unblock...). */
+export function portsnareCli(lab: Lab, files: DaemonFiles, args: string[]) {
+  return lab.exec(lab.sensor, [process.execPath, PORTSNARE_BIN, ...args, '--config', files.config], {
+    allowFail: true,
+    timeoutMs: 60_000,
+  });
 }

@@ -1,0 +1,85 @@
+/**
+ * @module cli/block
+ * `portsnare block ADDR [--for DURATION]`: bans an address by hand in every blocking backend, for
+ * DURATION (`90`, `90s`, `15m`, `2h`, `7d`, `1w`) or BLOCK_TIME, and records it. Never an address
+ * the daemon must not block (its own, gateways, resolvers, the ignore list). Through the daemon when
+ * it runs, else directly.
+ */
+import { canonicalAddress } from '../net/address.ts';
+import { banView, parseDuration, type BlockReply } from '../control/protocol.ts';
+import { MAX_BLOCK_TIME } from '../config/settings.ts';
+import { ErrorCodes, PortsnareError } from '../errors.ts';
+import { askDaemon, openDirect, openSession, reportFailure } from './control-session.ts';
+import type { ParsedCommandLine } from './parse.ts';
+import { neverBlockReason } from './never-block.ts';
+
+export async function blockCommand(
+  cmd: ParsedCommandLine,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const session = await openSession(cmd, out, err);
+  if (typeof session === 'number') return session;
+  try {
+    const address = canonicalAddress(cmd.positional ?? '');
+    if (address === null) {
+      throw new PortsnareError(ErrorCodes.USAGE, `not an IP address: ${JSON.stringify(cmd.positional)}`);
+    }
+    const forText = cmd.options['for'] as string | undefined;
+    let seconds: number | null = null;
+    if (forText !== undefined) {
+      seconds = parseDuration(forText);
+      if (seconds === null || seconds > MAX_BLOCK_TIME) {
+        throw new PortsnareError(
+          ErrorCodes.USAGE,
+          `--for ${forText}: give a duration like 90, 90s, 15m, 2h, 7d or 1w (at most ${MAX_BLOCK_TIME} s)`,
+        );
+      }
+    }
+    let reply = (await askDaemon(session, { command: 'block', address, seconds })) as BlockReply | null;
+    if (reply === null) {
+      const refusal = await neverBlockReason(session.settings, address);
+      if (refusal)
+        throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
+      const direct = await openDirect(session, true);
+      try {
+        const existing = direct.keeper.get(address);
+        if (existing) reply = { ban: banView(existing), already: true };
+        else {
+          const duration = seconds ?? (session.settings.blockTime > 0 ? session.settings.blockTime : null);
+          const outcome = await direct.keeper.ban({
+            address,
+            host: address,
+            port: 0,
+            mode: 'manual',
+            protocol: 'tcp',
+            ports: [],
+            scanType: 'manual',
+            seconds: duration,
+          });
+          if (!outcome.ok || !outcome.ban) {
+            const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
+            throw new PortsnareError(
+              ErrorCodes.COMMAND_FAILED,
+              failed.length > 0
+                ? `could not block ${address}: ${failed.join('; ')}`
+                : `no backend to block ${address} with`,
+            );
+          }
+          reply = { ban: banView(outcome.ban), already: false };
+        }
+      } finally {
+        await direct.close();
+      }
+    }
+    const until = reply.ban.expires === null ? 'until unblocked' : `until ${reply.ban.expires}`;
+    out.write(
+      reply.already
+        ? `${address} was already blocked (${reply.ban.backends.join(', ')}) ${until}\n`
+        : `blocked ${address} (${reply.ban.backends.join(', ')}) ${until}\n`,
+    );
+    return 0;
+  } catch (e) {
+    return reportFailure(session, e);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * @module cli/control-session
+ * What `status`, `list`, `block`, `unblock` and `flush` share: the config (found from --config, so
+ * the socket is STATE_DIR/portsnare.sock), asking the running daemon, and, when no daemon runs,
+ * acting on the ban store and the backends directly. Direct action is refused while a daemon's pid
+ * runs (it would be two writers), and the store's own lock refuses a second process anyway.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
+import { loadSettings, type Settings } from '../config/settings.ts';
+import { NoDaemonError, sendRequest } from '../control/client.ts';
+import { SOCKET_NAME, type ControlRequest } from '../control/protocol.ts';
+import { resolveBlockBackend } from '../daemon/block-backend.ts';
+import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
+import { createAlertLog } from '../report/alert-log.ts';
+import { SyslogWriter } from '../report/syslog.ts';
+import { BanKeeper } from '../respond/ban-keeper.ts';
+import { ClassicResponder } from '../respond/classic-responder.ts';
+import { runCommand } from '../respond/exec.ts';
+import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
+import type { NftResponder } from '../respond/nft.ts';
+import { BanStore } from '../state/ban-store.ts';
+import { EXIT_CONFIG } from './check-config.ts';
+import type { ParsedCommandLine } from './parse.ts';
+
+export const EXIT_FAILURE = 1;
+/** `status` when no daemon runs (as LSB init scripts and systemctl do). */
+export const EXIT_NOT_RUNNING = 3;
+
+export interface Session {
+  settings: Settings;
+  socketPath: string;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+/** Reads the config named by --config (or the default); config errors print and give EXIT_CONFIG. */
+export async function openSession(
+  cmd: ParsedCommandLine,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<Session | number> {
+  const loaded = await loadSettings(cmd.options['config'] as string | undefined);
+  if (hasErrors(loaded.diagnostics)) {
+    for (const d of loaded.diagnostics) err.write(`portsnare: ${formatDiagnostic(d)}\n`);
+    return EXIT_CONFIG;
+  }
+  const { settings } = loaded;
+  return { settings, socketPath: join(settings.stateDir, SOCKET_NAME), out, err };
+}
+
+/** The daemon's answer, or null when no daemon runs. Other failures (permission, errors) throw. */
+export async function askDaemon(session: Session, request: ControlRequest): Promise<unknown> {
+  try {
+    return await sendRequest(session.socketPath, request);
+  } catch (err) {
+    if (err instanceof NoDaemonError) return null;
+    throw err;
+  }
+}
+
+/** The pid in STATE_DIR/portsnare.pid if that process runs. */
+async function livePid(stateDir: string): Promise<number | null> {
+  const pid = Number((await readFile(join(stateDir, 'portsnare.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return systemErrorCode(err) === 'EPERM' ? pid : null;
+  }
+}
+
+export interface DirectAccess {
+  keeper: BanKeeper;
+  store: BanStore;
+  nft: NftResponder | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the ban store (and, with `backends`, the blocking backends as BLOCK_BACKEND says) for
+ * direct action; lifted and added bans are logged to syslog as the daemon would.
+ */
+export async function openDirect(session: Session, backends: boolean): Promise<DirectAccess> {
+  const { settings } = session;
+  const pid = await livePid(settings.stateDir);
+  if (pid !== null) {
+    throw new PortsnareError(
+      ErrorCodes.STARTUP,
+      `the daemon (pid ${pid}) runs but does not answer on ${session.socketPath}; try again, or restart it`,
+    );
+  }
+  const log = createAlertLog({
+    ident: settings.syslogIdent,
+    syslog: new SyslogWriter(settings.syslogSocket),
+  });
+  const resolved = backends
+    ? await resolveBlockBackend(settings.blockBackend)
+    : { nft: null, classic: true, description: '', why: '' };
+  const store = await BanStore.open(join(settings.stateDir, 'bans'), { dropExpired: false });
+  const responder = new ClassicResponder({
+    settings: () => settings,
+    log,
+    run: (argv) => runCommand(argv),
+    addHostsDenyLine,
+    addHostsDenyLines,
+    removeHostsDenyLines,
+    nft: resolved.nft,
+    classic: resolved.classic,
+  });
+  const keeper = new BanKeeper({ store, responder, log });
+  return {
+    keeper,
+    store,
+    nft: resolved.nft,
+    async close() {
+      await store.close();
+      log.close();
+    },
+  };
+}
+
+/** Prints a failure the way every command does; returns EXIT_FAILURE (or 64 for usage problems). */
+export function reportFailure(session: Pick<Session, 'err'>, err: unknown): number {
+  const text = err instanceof Error ? err.message : String(err);
+  session.err.write(`portsnare: ${text}\n`);
+  return err instanceof PortsnareError && err.code === ErrorCodes.USAGE ? 64 : EXIT_FAILURE;
+}

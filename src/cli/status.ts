@@ -1,0 +1,76 @@
+/**
+ * @module cli/status
+ * `portsnare status [--json]`: the running daemon's modes, traps, blocking backend, counters and
+ * bans. With no daemon: says so, shows the stored bans, and exits 3.
+ */
+import { banView, type StatusReport } from '../control/protocol.ts';
+import { PORTSNARE_VERSION } from '../version.ts';
+import { formatBanTable } from './ban-table.ts';
+import { askDaemon, EXIT_NOT_RUNNING, openDirect, openSession, reportFailure } from './control-session.ts';
+import type { ParsedCommandLine } from './parse.ts';
+
+function formatStatus(r: StatusReport): string {
+  const lines = [
+    r.running
+      ? `portsnare ${r.version}: running, pid ${r.pid ?? '?'}, since ${r.startedAt ?? '?'}`
+      : `portsnare ${r.version}: not running (no daemon answers in ${r.stateDir})`,
+  ];
+  if (r.running) {
+    lines.push(
+      `Modes:    ${r.modes.map((m) => `-${m}`).join(' ')}`,
+      `Blocking: ${r.backend}; bans last ${r.blockTime > 0 ? `${r.blockTime} s` : 'until unblocked'}`,
+      'Traps:',
+    );
+    for (const t of r.traps) {
+      const what =
+        t.ports !== null
+          ? `${t.ports.length} port(s): ${t.ports.join(',')}`
+          : `every free port below ${t.below ?? '?'}${t.exclude?.length ? ` except ${t.exclude.join(',')}` : ''}`;
+      lines.push(`  ${t.mode.padEnd(5)} ${what}`);
+    }
+    lines.push(
+      `Counters: ${Object.entries(r.counters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
+  }
+  lines.push('Bans:');
+  return `${lines.join('\n')}\n${formatBanTable(r.bans)}`;
+}
+
+export async function statusCommand(
+  cmd: ParsedCommandLine,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const session = await openSession(cmd, out, err);
+  if (typeof session === 'number') return session;
+  const print = (report: StatusReport) =>
+    out.write(cmd.options['json'] ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  try {
+    const reply = (await askDaemon(session, { command: 'status' })) as StatusReport | null;
+    if (reply) {
+      print(reply);
+      return 0;
+    }
+    const direct = await openDirect(session, false);
+    const bans = direct.keeper.list().map(banView);
+    await direct.close();
+    print({
+      running: false,
+      pid: null,
+      startedAt: null,
+      version: PORTSNARE_VERSION,
+      modes: [],
+      backend: '',
+      blockTime: session.settings.blockTime,
+      traps: [],
+      counters: {},
+      stateDir: session.settings.stateDir,
+      bans,
+    });
+    return EXIT_NOT_RUNNING;
+  } catch (e) {
+    return reportFailure(session, e);
+  }
+}

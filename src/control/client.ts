@@ -1,0 +1,75 @@
+/**
+ * @module control/client
+ * Sends one request to the daemon's control socket and returns its reply. Tells apart "no daemon"
+ * (no socket, or a stale one nobody answers: the caller may act on the store itself) from "not
+ * allowed" (the socket is root's) and from a daemon that answered with an error.
+ */
+import { createConnection } from 'node:net';
+import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
+import type { ControlReply, ControlRequest } from './protocol.ts';
+
+export class NoDaemonError extends PortsnareError {
+  constructor(path: string, reason: string) {
+    super(ErrorCodes.STARTUP, `no portsnare daemon answers on ${path} (${reason})`);
+    this.name = 'NoDaemonError';
+  }
+}
+
+const REPLY_LIMIT = 512 * 1024 * 1024;
+
+export function sendRequest(path: string, request: ControlRequest, timeoutMs = 60_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let text = '';
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      fn();
+    };
+    socket.setTimeout(timeoutMs, () =>
+      finish(() =>
+        reject(
+          new PortsnareError(
+            ErrorCodes.COMMAND_FAILED,
+            `the daemon did not answer within ${timeoutMs / 1000} s`,
+          ),
+        ),
+      ),
+    );
+    socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > REPLY_LIMIT) finish(() => reject(new Error('reply too long')));
+    });
+    socket.once('error', (err) => {
+      const code = systemErrorCode(err);
+      finish(() => {
+        if (code === 'ENOENT' || code === 'ECONNREFUSED') reject(new NoDaemonError(path, code));
+        else if (code === 'EACCES' || code === 'EPERM') {
+          reject(
+            new PortsnareError(
+              ErrorCodes.USAGE,
+              `${path}: permission denied: only root can control portsnare`,
+            ),
+          );
+        } else reject(err);
+      });
+    });
+    socket.once('end', () =>
+      finish(() => {
+        let reply: ControlReply;
+        try {
+          reply = JSON.parse(text) as ControlReply;
+        } catch {
+          reject(new PortsnareError(ErrorCodes.COMMAND_FAILED, 'the daemon sent an unreadable reply'));
+          return;
+        }
+        if (reply.ok) resolve(reply.result);
+        else reject(new PortsnareError(reply.code as PortsnareError['code'], reply.error));
+      }),
+    );
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * @module control/protocol
+ * What `portsnare status|list|block|unblock|flush` and the daemon say to each other over the control
+ * socket: one JSON request line, one JSON reply line. Requests are checked field by field here, so
+ * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable code.
+ */
+import type { Ban } from '../state/ban-store.ts';
+import type { TrapSummary } from '../daemon/sensor.ts';
+
+/** Longest request line accepted; anything longer is refused and the connection closed. */
+export const MAX_REQUEST_BYTES = 4096;
+/** The socket's file name in STATE_DIR. */
+export const SOCKET_NAME = 'portsnare.sock';
+
+export type ControlRequest =
+  | { command: 'status' }
+  | { command: 'list' }
+  | { command: 'block'; address: string; seconds: number | null }
+  | { command: 'unblock'; target: string }
+  | { command: 'flush' };
+
+/** A ban as shown to people and scripts: times as ISO text. */
+export interface BanView {
+  address: string;
+  since: string;
+  /** null: until unblocked. */
+  expires: string | null;
+  ports: number[];
+  scanType: string;
+  mode: string;
+  backends: string[];
+}
+
+export interface StatusReport {
+  running: boolean;
+  pid: number | null;
+  startedAt: string | null;
+  version: string;
+  modes: string[];
+  backend: string;
+  blockTime: number;
+  traps: TrapSummary[];
+  counters: Record<string, number>;
+  stateDir: string;
+  bans: BanView[];
+}
+
+export interface BlockReply {
+  ban: BanView;
+  /** True when the address was already banned (nothing changed). */
+  already: boolean;
+}
+
+export interface UnblockReply {
+  lifted: BanView[];
+  /** False when no stored ban matched (the backends were still cleaned for a single address). */
+  found: boolean;
+}
+
+export interface FlushReply {
+  lifted: number;
+}
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
+
+export function banView(ban: Ban): BanView {
+  return {
+    address: ban.address,
+    since: new Date(ban.since).toISOString(),
+    expires: ban.expires === null ? null : new Date(ban.expires).toISOString(),
+    ports: [...ban.ports],
+    scanType: ban.scanType,
+    mode: ban.mode,
+    backends: [...ban.backends],
+  };
+}
+
+/** Parses and checks one request line; throws a RangeError saying what is wrong. */
+export function parseRequest(line: string): ControlRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new RangeError('request is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RangeError('request is not a JSON object');
+  }
+  const r = value as Record<string, unknown>;
+  const text = (key: string): string => {
+    const v = r[key];
+    if (typeof v !== 'string' || v.length === 0 || v.length > 100) {
+      throw new RangeError(`"${key}" must be a non-empty string`);
+    }
+    return v;
+  };
+  switch (r.command) {
+    case 'status':
+    case 'list':
+    case 'flush':
+      return { command: r.command };
+    case 'block': {
+      const seconds = r.seconds ?? null;
+      if (
+        seconds !== null &&
+        (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 1)
+      ) {
+        throw new RangeError('"seconds" must be a positive whole number or null');
+      }
+      return { command: 'block', address: text('address'), seconds };
+    }
+    case 'unblock':
+      return { command: 'unblock', target: text('target') };
+    default:
+      throw new RangeError(`unknown command ${JSON.stringify(r.command)}`);
+  }
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** `--for` values: `90`, `90s`, `15m`, `2h`, `7d`, `1w`; whole units only. Null if invalid. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,9})([smhdw]?)$/.exec(text.trim());
+  if (!match) return null;
+  const seconds = Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
+  return seconds >= 1 && Number.isSafeInteger(seconds) ? seconds : null;
+}

@@ -1,0 +1,87 @@
+/**
+ * @module daemon/block-backend
+ * Turns BLOCK_BACKEND into the backends the daemon uses: `nft` and `both` need nftables to work
+ * (the start fails otherwise), `classic` never touches it, `auto` uses nftables where `nft` runs and
+ * our table can be created, else the classic templates. Also tells whether the host rebooted since
+ * the last run (the kernel then forgot routes and rules that KILL_ROUTE added).
+ */
+import { readFile, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BlockBackendSetting } from '../config/settings.ts';
+import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
+import { NftResponder, nftAvailable } from '../respond/nft.ts';
+
+export interface ResolvedBackend {
+  nft: NftResponder | null;
+  classic: boolean;
+  /** For the log: "nftables", "KILL_HOSTS_DENY/KILL_ROUTE", or both. */
+  description: string;
+  /** Why auto chose what it chose; empty otherwise. */
+  why: string;
+}
+
+export async function resolveBlockBackend(
+  setting: BlockBackendSetting,
+  makeNft: () => NftResponder = () => new NftResponder(),
+): Promise<ResolvedBackend> {
+  const classicOnly: ResolvedBackend = {
+    nft: null,
+    classic: true,
+    description: 'KILL_HOSTS_DENY/KILL_ROUTE',
+    why: '',
+  };
+  if (setting === 'classic') return classicOnly;
+  const nft = makeNft();
+  let failure: string | null = null;
+  if (!(await nftAvailable())) failure = 'nft is not installed or does not run';
+  else {
+    try {
+      await nft.ensureTable();
+    } catch (err) {
+      failure = describeError(err);
+    }
+  }
+  if (failure !== null) {
+    if (setting === 'auto') return { ...classicOnly, why: `nftables unavailable (${failure})` };
+    throw new PortsnareError(
+      ErrorCodes.STARTUP,
+      `BLOCK_BACKEND=${setting}: nftables unavailable: ${failure}`,
+    );
+  }
+  const both = setting === 'both';
+  return {
+    nft,
+    classic: both,
+    description: both
+      ? `nftables (inet ${nft.table}) and KILL_HOSTS_DENY/KILL_ROUTE`
+      : `nftables (inet ${nft.table})`,
+    why: setting === 'auto' ? 'nft works here' : '',
+  };
+}
+
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+
+/**
+ * True when the kernel's boot id differs from the one saved in `stateDir` by the last run (or
+ * none was saved); saves the current one.
+ */
+export async function bootChanged(stateDir: string): Promise<boolean> {
+  let current = '';
+  try {
+    current = (await readFile(BOOT_ID, 'utf8')).trim();
+  } catch {
+    return false; // not Linux: assume the kernel still holds what it held
+  }
+  const path = join(stateDir, 'boot-id');
+  let previous: string | null = null;
+  try {
+    previous = (await readFile(path, 'utf8')).trim();
+  } catch {
+    previous = null;
+  }
+  if (previous !== current) {
+    await writeFile(`${path}.tmp`, `${current}\n`, { mode: 0o600 });
+    await rename(`${path}.tmp`, path);
+  }
+  return previous !== null && previous !== current;
+}

@@ -1,0 +1,67 @@
+/**
+ * @module daemon/control-handler
+ * Answers control-socket requests from the running daemon's own state: status (modes, traps,
+ * counters, bans), list, block (never a never-block address; not counted against
+ * MAX_BLOCKS_PER_MINUTE), unblock (an address or a CIDR block) and flush.
+ */
+import { canonicalAddress } from '../net/address.ts';
+import { ErrorCodes, PortsnareError } from '../errors.ts';
+import type { ControlHandler } from '../control/server.ts';
+import {
+  banView,
+  type BlockReply,
+  type FlushReply,
+  type StatusReport,
+  type UnblockReply,
+} from '../control/protocol.ts';
+import { PORTSNARE_VERSION } from '../version.ts';
+import type { Daemon } from './daemon.ts';
+
+export function controlHandler(daemon: Daemon, startedAt: Date): ControlHandler {
+  const keeper = () => {
+    const bans = daemon.bans;
+    if (!bans) throw new PortsnareError(ErrorCodes.STARTUP, 'the daemon is still starting');
+    return bans;
+  };
+  return async (request) => {
+    switch (request.command) {
+      case 'status': {
+        const report: StatusReport = {
+          running: true,
+          pid: process.pid,
+          startedAt: startedAt.toISOString(),
+          version: PORTSNARE_VERSION,
+          modes: [...daemon.modes],
+          backend: daemon.backend.description,
+          blockTime: daemon.settings.blockTime,
+          traps: daemon.traps(),
+          counters: daemon.allCounters(),
+          stateDir: daemon.settings.stateDir,
+          bans: keeper().list().map(banView),
+        };
+        return report;
+      }
+      case 'list':
+        return keeper().list().map(banView);
+      case 'block': {
+        const address = canonicalAddress(request.address);
+        if (address === null) {
+          throw new PortsnareError(
+            ErrorCodes.INVALID_ADDRESS,
+            `not an IP address: ${JSON.stringify(request.address)}`,
+          );
+        }
+        const existing = keeper().get(address);
+        if (existing) return { ban: banView(existing), already: true } satisfies BlockReply;
+        const ban = await daemon.manualBlock(address, request.seconds);
+        return { ban: banView(ban), already: false } satisfies BlockReply;
+      }
+      case 'unblock': {
+        const { lifted, found } = await keeper().unblock(request.target);
+        return { lifted: lifted.map(banView), found } satisfies UnblockReply;
+      }
+      case 'flush':
+        return { lifted: (await keeper().flush()).length } satisfies FlushReply;
+    }
+  };
+}

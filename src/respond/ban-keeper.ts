@@ -1,0 +1,195 @@
+/**
+ * @module respond/ban-keeper
+ * The bans in force: the ban store (what is banned, since when, until when, why, and by which
+ * backends) kept in step with the backends that enforce each ban. A ban is recorded after its
+ * response succeeded, with the backends that took it; a failed response is undone where it partly
+ * succeeded and recorded nowhere. Lifting (expiry, `unblock`, `flush`) undoes a ban in every backend
+ * it was recorded with, then removes the record, so a crash in between lifts it again at the next
+ * start instead of forgetting the undo. Restore puts every stored ban back after a restart.
+ */
+import { canonicalAddress, cidrContains, parseCidr } from '../net/address.ts';
+import type { AlertLog } from '../report/alert-log.ts';
+import type { Ban, BanStore } from '../state/ban-store.ts';
+import { makeBan } from '../state/ban-records.ts';
+import { describeError } from '../errors.ts';
+import {
+  backendOf,
+  type ClassicResponder,
+  type LiftTarget,
+  type ResponseOutcome,
+  type ResponseRequest,
+} from './classic-responder.ts';
+
+export type LiftReason = 'expired' | 'unblocked' | 'flushed';
+
+export interface BanRequest extends ResponseRequest {
+  /** Ports that made the decision (a few). */
+  ports: number[];
+  /** e.g. 'Connect', 'TCP SYN/Normal scan', 'UDP scan', 'manual'. */
+  scanType: string;
+  /** Seconds the ban lasts; null: until unblocked. */
+  seconds: number | null;
+}
+
+export interface BanKeeperDeps {
+  store: BanStore;
+  responder: Pick<ClassicResponder, 'respond' | 'lift' | 'reapply'>;
+  log: AlertLog;
+  now?: () => number;
+  /** Told which addresses stopped being banned (the daemon clears them from the blocked files). */
+  onLifted?: (addresses: string[]) => void | Promise<void>;
+}
+
+export interface BanOutcome extends ResponseOutcome {
+  /** The stored ban, or null when nothing was blocked (log-only, or a failure). */
+  ban: Ban | null;
+}
+
+function liftTarget(ban: Ban): LiftTarget {
+  return { address: ban.address, backends: ban.backends, port: ban.ports[0] ?? 0, mode: ban.mode };
+}
+
+export class BanKeeper {
+  readonly #deps: BanKeeperDeps;
+  readonly #now: () => number;
+  /** Addresses being lifted, so a concurrent expiry and unblock do not undo twice. */
+  readonly #lifting = new Set<string>();
+
+  constructor(deps: BanKeeperDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#deps.store.size;
+  }
+
+  has(address: string): boolean {
+    return this.#deps.store.has(address);
+  }
+
+  get(address: string): Ban | undefined {
+    return this.#deps.store.get(address);
+  }
+
+  /** Every ban, oldest first. */
+  list(): Ban[] {
+    return [...this.#deps.store.all()].sort((a, b) => a.since - b.since);
+  }
+
+  /**
+   * Responds to a scanner (or a manual block) and records the ban with the backends that took it.
+   * A response that failed is undone in the backends where it succeeded and is not recorded.
+   */
+  async ban(request: BanRequest): Promise<BanOutcome> {
+    const seconds = request.seconds && request.seconds > 0 ? request.seconds : null;
+    const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
+    const backends = outcome.actions.filter((a) => a.ok).map((a) => backendOf(a.key));
+    if (!outcome.ok) {
+      const undoable = backends.filter((b) => b !== 'cmd');
+      if (undoable.length > 0) {
+        await this.#deps.responder.lift([
+          { address: request.address, backends: undoable, port: request.port, mode: request.mode },
+        ]);
+      }
+      return { ...outcome, ban: null };
+    }
+    if (backends.length === 0) return { ...outcome, ban: null };
+    const since = this.#now();
+    const ban = makeBan(
+      request.address,
+      since,
+      seconds === null ? null : since + seconds * 1000,
+      request.ports,
+      request.scanType,
+      request.mode,
+      backends,
+    );
+    try {
+      await this.#deps.store.add(ban);
+    } catch (err) {
+      // The ban is in force; only its record is missing. Say so; do not undo a working block.
+      this.#deps.log.log({
+        kind: 'banStoreProblem',
+        dir: 'STATE_DIR',
+        text: `could not record the ban of ${request.address}: ${describeError(err)}`,
+      });
+    }
+    return { ...outcome, ban };
+  }
+
+  /** Lifts bans from every backend that holds them, then forgets them; returns the bans lifted. */
+  async lift(bans: readonly Ban[], reason: LiftReason): Promise<Ban[]> {
+    const mine = bans.filter((b) => !this.#lifting.has(b.address));
+    if (mine.length === 0) return [];
+    for (const b of mine) this.#lifting.add(b.address);
+    try {
+      const undone = await this.#deps.responder.lift(mine.map(liftTarget));
+      for (const b of mine) {
+        const done = undone.get(b.address) ?? [];
+        this.#deps.log.log({ kind: 'banLifted', address: b.address, reason, backends: done.join(', ') });
+      }
+      await Promise.all(mine.map((b) => this.#deps.store.remove(b.address)));
+      await this.#deps.onLifted?.(mine.map((b) => b.address));
+      return mine;
+    } finally {
+      for (const b of mine) this.#lifting.delete(b.address);
+    }
+  }
+
+  /** Lifts the bans whose time has passed; returns how many. */
+  async expire(now: number = this.#now()): Promise<number> {
+    const due = this.#deps.store.expired(now);
+    if (due.length === 0) return 0;
+    return (await this.lift(due, 'expired')).length;
+  }
+
+  /**
+   * `unblock ADDR|CIDR`: lifts every stored ban the target covers. A single address that is not
+   * stored is still removed from the nft set and hosts.deny (a ban recorded nowhere, e.g. after a
+   * crash between block and record), and reported as not banned.
+   */
+  async unblock(target: string): Promise<{ lifted: Ban[]; found: boolean }> {
+    const address = canonicalAddress(target);
+    if (address !== null) {
+      const ban = this.#deps.store.get(address);
+      if (ban) return { lifted: await this.lift([ban], 'unblocked'), found: true };
+      await this.#deps.responder.lift([
+        { address, backends: ['nft', 'hosts.deny'], port: 0, mode: 'manual' },
+      ]);
+      await this.#deps.onLifted?.([address]);
+      return { lifted: [], found: false };
+    }
+    const parsed = parseCidr(target);
+    if (!parsed.ok)
+      throw new RangeError(`not an address or CIDR block: ${JSON.stringify(target)} (${parsed.reason})`);
+    const covered = [...this.#deps.store.all()].filter((b) => cidrContains(parsed.cidr, b.address));
+    const lifted = await this.lift(covered, 'unblocked');
+    return { lifted, found: covered.length > 0 };
+  }
+
+  /** `flush`: lifts every ban portsnare holds, in every backend. */
+  flush(): Promise<Ban[]> {
+    return this.lift([...this.#deps.store.all()], 'flushed');
+  }
+
+  /**
+   * After a start: puts every stored ban that has time left back into its backends (KILL_ROUTE only
+   * when `rerunRoutes`, i.e. the host rebooted since the bans were made), then lifts the ones whose
+   * time passed while nobody ran. Returns how many were put back.
+   */
+  async restore(rerunRoutes: boolean): Promise<number> {
+    const now = this.#now();
+    const live: (LiftTarget & { secondsLeft: number | null })[] = [];
+    for (const ban of this.#deps.store.all()) {
+      if (ban.expires !== null && ban.expires <= now) continue;
+      live.push({
+        ...liftTarget(ban),
+        secondsLeft: ban.expires === null ? null : Math.max(1, Math.ceil((ban.expires - now) / 1000)),
+      });
+    }
+    await this.#deps.responder.reapply(live, rerunRoutes);
+    await this.expire(now);
+    return live.length;
+  }
+}

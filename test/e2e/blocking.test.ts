@@ -1,0 +1,207 @@
+// End to end, as root, in network namespaces this test creates: the built daemon with its own
+// nftables backend (table inet portsnare inside the sensor namespace), real nmap scans over IPv4 and
+// IPv6, and the control commands (status, list, block, unblock, flush) run as an administrator
+// would, against the live daemon. Also: timed bans lifted by themselves from every backend
+// (nft, hosts.deny, KILL_ROUTE/UNKILL_ROUTE), and the table put back after `nft flush ruleset`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  portsnareCli,
+  prepareFiles,
+  readText,
+  startDaemon,
+  startService,
+  tcpProbe,
+} from '../helpers/daemon.ts';
+import { createLab, waitFor, type Lab } from '../helpers/netns.ts';
+
+const TRAPS = '1,11,143,31337';
+const SERVICE_PORT = 8080;
+
+async function setElements(lab: Lab, set: 'blocked4' | 'blocked6'): Promise<string[]> {
+  const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', 'portsnare', set], {
+    allowFail: true,
+  });
+  if (r.code !== 0) return [];
+  const parsed = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+  const elems = parsed.nftables.find((o) => o.set)?.set?.elem ?? [];
+  return elems.map((e) => (typeof e === 'string' ? e : String((e as { elem: { val: string } }).elem.val)));
+}
+
+void test('nft backend: scanners banned in nft sets (IPv4, IPv6); status, list, block, unblock, flush on the live daemon; table put back after a flush ruleset', async (t) => {
+  const lab = await createLab({ extraHosts: 1 });
+  t.after(() => lab.destroy());
+  const [v6scanner] = lab.others as [typeof lab.sensor];
+  const service = startService(lab, [SERVICE_PORT], 6);
+  await waitFor(() => service.stdout().includes('ready'), { timeoutMs: 5000, what: 'the service' });
+  const files = await prepareFiles({
+    TCP_PORTS: TRAPS,
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    BLOCK_BACKEND: 'nft',
+    KILL_ROUTE: '/bin/false $TARGET$', // not run: the nft backend replaces KILL_ROUTE and KILL_HOSTS_DENY
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  const { sink } = daemon;
+  assert.ok(
+    sink.messages().includes('adminalert: Blocking with nftables (inet portsnare) (BLOCK_BACKEND=nft)'),
+    sink.messages().join('\n'),
+  );
+  const s4 = lab.scanner.ipv4;
+  const s6 = v6scanner.ipv6;
+
+  // IPv4: nmap -sT; the ban is one element of blocked4, and the scanner is cut off.
+  assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, SERVICE_PORT)).result, 'connected');
+  await lab.exec(lab.scanner, ['nmap', '-n', '-Pn', '-sT', '-p', TRAPS, lab.sensor.ipv4]);
+  await sink.waitForMessage(
+    `attackalert: Host ${s4} has been blocked via nftables set: inet portsnare blocked4 until unblocked`,
+  );
+  assert.deepEqual(await setElements(lab, 'blocked4'), [s4]);
+  assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, SERVICE_PORT)).result, 'timeout');
+  assert.equal(await readText(files.hostsDeny), '', 'nft alone writes no hosts.deny line');
+  assert.ok(!sink.messages().some((m) => m.includes('/bin/false')), 'KILL_ROUTE is not run');
+
+  // IPv6: the same through blocked6.
+  await lab.exec(v6scanner, ['nmap', '-6', '-n', '-Pn', '-sT', '-p', TRAPS, lab.sensor.ipv6]);
+  await sink.waitForMessage(
+    `attackalert: Host ${s6} has been blocked via nftables set: inet portsnare blocked6 until unblocked`,
+  );
+  assert.deepEqual(await setElements(lab, 'blocked6'), [s6]);
+  assert.equal((await tcpProbe(lab, v6scanner, lab.sensor.ipv6, SERVICE_PORT)).result, 'timeout');
+
+  // status --json and the table; list.
+  const status = await portsnareCli(lab, files, ['status', '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const report = JSON.parse(status.stdout) as {
+    running: boolean;
+    modes: string[];
+    backend: string;
+    traps: { mode: string; ports: number[] }[];
+    counters: Record<string, number>;
+    bans: { address: string; mode: string; scanType: string; backends: string[]; expires: null }[];
+  };
+  assert.equal(report.running, true);
+  assert.deepEqual(report.modes, ['tcp']);
+  assert.deepEqual(report.traps, [{ mode: 'tcp', ports: [1, 11, 143, 31337] }]);
+  assert.equal(report.counters['blocks'], 2);
+  assert.deepEqual(
+    report.bans.map((b) => [b.address, b.mode, b.scanType, b.backends, b.expires]),
+    [
+      [s4, 'tcp', 'Connect', ['nft'], null],
+      [s6, 'tcp', 'Connect', ['nft'], null],
+    ],
+  );
+  const table = await portsnareCli(lab, files, ['status']);
+  assert.match(table.stdout, /^portsnare .*: running, pid \d+/);
+  assert.match(table.stdout, /^ADDRESS +SINCE +EXPIRES +PORTS +SCAN TYPE +MODE +BACKENDS$/m);
+  assert.match(
+    table.stdout,
+    new RegExp(`^${s4} +\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +never +\\d+ +Connect +tcp +nft$`, 'm'),
+  );
+  const list = await portsnareCli(lab, files, ['list']);
+  assert.ok(list.stdout.includes(s6) && list.stdout.includes('2 ban(s).'), list.stdout);
+
+  // unblock on the live daemon: out of the set and the store, logged, and no longer "already blocked".
+  const already = () => sink.messages().filter((m) => m.includes(`${s4} is already blocked`)).length;
+  const alreadyBefore = already();
+  const unblock = await portsnareCli(lab, files, ['unblock', s4]);
+  assert.equal(unblock.code, 0, unblock.stderr);
+  assert.equal(unblock.stdout, `unblocked ${s4} (nft)\n`);
+  await sink.waitForMessage(`attackalert: Host ${s4} has been unblocked (unblocked on request): nft`);
+  assert.deepEqual(await setElements(lab, 'blocked4'), []);
+  assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, SERVICE_PORT)).result, 'connected');
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 143);
+  await sink.waitForMessage(`attackalert: Host ${s4} has been blocked via nftables set`, { count: 2 });
+  assert.equal(already(), alreadyBefore, 'the hit after unblock is a new block, not "already blocked"');
+
+  // Someone flushes the whole ruleset: the watchdog puts our table and its bans back.
+  await lab.exec(lab.sensor, ['nft', 'flush', 'ruleset']);
+  await sink.waitForMessage(
+    'adminalert: WARNING: nftables table inet portsnare had been removed; put it back with 2 ban(s)',
+    { timeoutMs: 15_000 },
+  );
+  assert.deepEqual(await setElements(lab, 'blocked4'), [s4]);
+  assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, SERVICE_PORT)).result, 'timeout');
+
+  // block by hand, with a duration; never one of the host's own addresses.
+  const own = await portsnareCli(lab, files, ['block', lab.sensor.ipv4]);
+  assert.equal(own.code, 1);
+  assert.match(own.stderr, new RegExp(`refusing to block ${lab.sensor.ipv4}: it is an address of this host`));
+  const manual = await portsnareCli(lab, files, ['block', '192.0.2.77', '--for', '1h']);
+  assert.equal(manual.code, 0, manual.stderr);
+  assert.match(manual.stdout, /^blocked 192\.0\.2\.77 \(nft\) until \d{4}-/);
+  assert.ok((await setElements(lab, 'blocked4')).includes('192.0.2.77'));
+  const bad = await portsnareCli(lab, files, ['block', '192.0.2.78', '--for', 'soon']);
+  assert.equal(bad.code, 64);
+
+  // flush: every ban gone from the sets and the store; the table itself stays while the daemon runs.
+  const flush = await portsnareCli(lab, files, ['flush']);
+  assert.equal(flush.stdout, 'flushed 3 ban(s)\n');
+  assert.deepEqual(await setElements(lab, 'blocked4'), []);
+  assert.deepEqual(await setElements(lab, 'blocked6'), []);
+  assert.match((await portsnareCli(lab, files, ['list'])).stdout, /^No bans\.$/m);
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+
+  // With the daemon stopped, the commands act on the store directly and say the daemon is not running.
+  const stopped = await portsnareCli(lab, files, ['status']);
+  assert.equal(stopped.code, 3);
+  assert.match(stopped.stdout, /not running/);
+  const direct = await portsnareCli(lab, files, ['block', '198.51.100.9']);
+  assert.equal(direct.code, 0, direct.stderr);
+  assert.ok((await setElements(lab, 'blocked4')).includes('198.51.100.9'));
+  assert.match((await portsnareCli(lab, files, ['list'])).stdout, /^198\.51\.100\.9 /m);
+  assert.equal((await portsnareCli(lab, files, ['flush'])).stdout, 'flushed 1 ban(s)\n');
+  const tables = await lab.exec(lab.sensor, ['nft', 'list', 'tables']);
+  assert.ok(!tables.stdout.includes('portsnare'), 'flush without a daemon removes our table');
+});
+
+void test('BLOCK_TIME=2: the ban lifts by itself from nft, hosts.deny and the route (UNKILL_ROUTE derived)', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const service = startService(lab, [SERVICE_PORT]);
+  await waitFor(() => service.stdout().includes('ready'), { timeoutMs: 5000, what: 'the service' });
+  const files = await prepareFiles({
+    TCP_PORTS: TRAPS,
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    BLOCK_BACKEND: 'both',
+    BLOCK_TIME: '2',
+    KILL_ROUTE: '/usr/sbin/ip route add blackhole $TARGET$',
+    KILL_HOSTS_DENY: 'ALL: $TARGET$ : DENY',
+  });
+  await import('node:fs/promises').then((fs) => fs.writeFile(files.hostsDeny, 'ALL: 198.51.100.1 : DENY\n'));
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  const { sink } = daemon;
+  const s = lab.scanner.ipv4;
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 11);
+  await sink.waitForMessage(
+    `attackalert: Host ${s} has been blocked via nftables set: inet portsnare blocked4 for 2 s`,
+  );
+  await sink.waitForMessage(
+    `attackalert: Host ${s} has been blocked via dropped route using command: "/usr/sbin/ip route add blackhole ${s}"`,
+  );
+  assert.deepEqual(await setElements(lab, 'blocked4'), [s]);
+  assert.equal(await readText(files.hostsDeny), `ALL: 198.51.100.1 : DENY\nALL: ${s} : DENY\n`);
+  assert.match(
+    (await lab.exec(lab.sensor, ['ip', 'route', 'show', 'type', 'blackhole'])).stdout,
+    new RegExp(s),
+  );
+
+  await sink.waitForMessage(
+    `attackalert: Host ${s} has been unblocked (ban expired): nft, hosts.deny, route`,
+    {
+      timeoutMs: 8000,
+    },
+  );
+  assert.deepEqual(await setElements(lab, 'blocked4'), []);
+  assert.equal(await readText(files.hostsDeny), 'ALL: 198.51.100.1 : DENY\n', 'only our line was removed');
+  assert.equal((await lab.exec(lab.sensor, ['ip', 'route', 'show', 'type', 'blackhole'])).stdout.trim(), '');
+  assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, SERVICE_PORT)).result, 'connected');
+  assert.match((await portsnareCli(lab, files, ['list'])).stdout, /^No bans\.$/m);
+  // It is a fresh host again: the next probe blocks it anew rather than "already blocked".
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 143);
+  await sink.waitForMessage(`attackalert: Host ${s} has been blocked via nftables set`, { count: 2 });
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+});
