@@ -28,6 +28,9 @@ export async function checkConfigCommand(
     const origin = source.origin === 'default' ? 'default' : `line ${source.origin.line}`;
     out.write(`${`${source.key}="${source.value}"`.padEnd(60)} # ${origin}\n`);
   }
+  if (loaded.settings.unkillRouteDerived && loaded.settings.unkillRoute) {
+    out.write(`# UNKILL_ROUTE derived from KILL_ROUTE: "${loaded.settings.unkillRoute.text}"\n`);
+  }
   const { diagnostics } = startup;
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   out.write(`\n# ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);

@@ -154,3 +154,42 @@ test('loadSettings: no file at the default path means defaults; a named missing 
   assert.equal(found.settings.scanTrigger, 3);
   assert.deepEqual(found.sources.find((s) => s.key === 'SCAN_TRIGGER')?.origin, { file: path, line: 1 });
 });
+
+test('blocking keys: BLOCK_BACKEND, BLOCK_TIME, UNKILL_ROUTE (written or derived), MAX_TRACKED_SOURCES', () => {
+  const defaults = settingsFromConf(null).settings;
+  assert.equal(defaults.blockBackend, 'auto');
+  assert.equal(defaults.blockTime, 0);
+  assert.equal(defaults.maxTrackedSources, 65536);
+  // Debian's KILL_ROUTE has a well-known undo.
+  assert.equal(defaults.unkillRoute?.text, '/sbin/route del -host $TARGET$ reject');
+  assert.equal(defaults.unkillRouteDerived, true);
+
+  const written = load(
+    'BLOCK_BACKEND="both"\nBLOCK_TIME="3600"\nUNKILL_ROUTE="/usr/local/bin/undrop $TARGET$"\n',
+  );
+  assert.deepEqual(written.diagnostics, []);
+  assert.equal(written.settings.blockBackend, 'both');
+  assert.equal(written.settings.blockTime, 3600);
+  assert.deepEqual(written.settings.unkillRoute?.steps, [['/usr/local/bin/undrop', '$TARGET$']]);
+  assert.equal(written.settings.unkillRouteDerived, false);
+
+  assert.deepEqual(
+    problems(
+      'BLOCK_BACKEND="iptables"\nBLOCK_TIME="100000000"\nUNKILL_ROUTE="/sbin/route del"\nMAX_TRACKED_SOURCES="1"\n',
+    ),
+    [
+      `error: ${F}:1: BLOCK_BACKEND: "iptables" is not one of auto, nft, classic, both`,
+      `error: ${F}:2: BLOCK_TIME: 100000000 is above 99999999 s`,
+      `error: ${F}:4: MAX_TRACKED_SOURCES: must be at least 2`,
+      `error: ${F}:3: UNKILL_ROUTE: has no $TARGET$ macro, so it could never unblock anyone`,
+    ],
+  );
+  // Timed bans with a KILL_ROUTE nobody can undo: a warning, naming the line.
+  assert.deepEqual(problems('BLOCK_TIME="60"\nKILL_ROUTE="/usr/local/bin/drop $TARGET$"\n'), [
+    `warning: ${F}:2: KILL_ROUTE: BLOCK_TIME is set but UNKILL_ROUTE is empty and cannot be derived from this command: routes it adds will stay when bans end`,
+  ]);
+  assert.deepEqual(
+    problems('BLOCK_TIME="60"\nBLOCK_BACKEND="nft"\nKILL_ROUTE="/usr/local/bin/drop $TARGET$"\n'),
+    [],
+  );
+});

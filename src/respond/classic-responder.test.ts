@@ -9,7 +9,7 @@ import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { ClassicResponder } from './classic-responder.ts';
 import type { CommandResult } from './exec.ts';
-import { addHostsDenyLine } from './hosts-deny.ts';
+import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from './hosts-deny.ts';
 
 async function setup(conf: string, results: Record<string, CommandResult> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'psn-responder-'));
@@ -125,4 +125,155 @@ test('an unwritable hosts.deny fails the response with 1.2 lines', async () => {
   );
   assert.equal(lines[1], 'securityalert: ERROR: There was an error trying to block host 192.0.2.7');
   assert.equal(lines.at(-1), 'attackalert: ERROR: Could not block host 192.0.2.7 !!');
+});
+
+// --- the nftables backend, lift and reapply -----------------------------------------------------
+
+function fakeNft(failBlock = false) {
+  const calls: string[] = [];
+  return {
+    calls,
+    table: 'portsnare',
+    block(bans: { address: string; timeoutSeconds?: number }[]) {
+      calls.push(`block ${bans.map((b) => `${b.address}/${b.timeoutSeconds ?? 0}`).join(' ')}`);
+      return failBlock
+        ? Promise.reject(new Error('nft -f -: exit 1: Error: No such file'))
+        : Promise.resolve();
+    },
+    unblock(addresses: string[]) {
+      calls.push(`unblock ${addresses.join(' ')}`);
+      return Promise.resolve();
+    },
+  };
+}
+
+async function setupWithNft(conf: string, classic: boolean, failBlock = false) {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-responder-'));
+  const hostsDeny = join(dir, 'hosts.deny');
+  const loaded = settingsFromConf(parseConfText('/t.conf', `HOSTS_DENY_FILE="${hostsDeny}"\n${conf}`));
+  assert.deepEqual(loaded.diagnostics, []);
+  const lines: string[] = [];
+  const ran: string[][] = [];
+  const nft = fakeNft(failBlock);
+  const responder = new ClassicResponder({
+    settings: (): Settings => loaded.settings,
+    log: { log: (m: LogMessage) => lines.push(formatMessage(m)), close: () => undefined },
+    run: (argv) => {
+      ran.push([...argv]);
+      return Promise.resolve({ ok: true });
+    },
+    addHostsDenyLine,
+    addHostsDenyLines,
+    removeHostsDenyLines,
+    nft,
+    classic,
+  });
+  return { responder, lines, ran, hostsDeny, nft };
+}
+
+const ROUTE_CONF =
+  'BLOCK_TCP="1"\nKILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$"\nKILL_RUN_CMD="/usr/local/bin/notify $TARGET$"\n';
+
+test('BLOCK_BACKEND=nft: the set element replaces hosts.deny and the route; KILL_RUN_CMD still runs', async () => {
+  const { responder, lines, ran, nft, hostsDeny } = await setupWithNft(ROUTE_CONF, false);
+  const outcome = await responder.respond({ ...request, timeoutSeconds: 3600 });
+  assert.equal(outcome.ok, true);
+  assert.deepEqual(
+    outcome.actions.map((a) => a.key),
+    ['NFT', 'KILL_RUN_CMD'],
+  );
+  assert.deepEqual(nft.calls, ['block 192.0.2.7/3600']);
+  assert.deepEqual(ran, [['/usr/local/bin/notify', '192.0.2.7']]);
+  assert.deepEqual(lines, [
+    'attackalert: Host 192.0.2.7 has been blocked via nftables set: inet portsnare blocked4 for 3600 s',
+    'attackalert: External command run for host: 192.0.2.7 using command: "/usr/local/bin/notify 192.0.2.7"',
+  ]);
+  assert.equal(await readFile(hostsDeny, 'utf8').catch(() => ''), '');
+});
+
+test('BLOCK_BACKEND=both: nft first, then 1.2 order; a failing nft makes the response fail', async () => {
+  const both = await setupWithNft(ROUTE_CONF, true);
+  const outcome = await both.responder.respond({ ...request, address: '2001:db8::7', host: '2001:db8::7' });
+  assert.deepEqual(
+    outcome.actions.map((a) => a.key),
+    ['NFT', 'KILL_HOSTS_DENY', 'KILL_ROUTE', 'KILL_RUN_CMD'],
+  );
+  assert.equal(
+    both.lines[0],
+    'attackalert: Host 2001:db8::7 has been blocked via nftables set: inet portsnare blocked6 until unblocked',
+  );
+  const failing = await setupWithNft(ROUTE_CONF, false, true);
+  const failed = await failing.responder.respond(request);
+  assert.equal(failed.ok, false);
+  assert.ok(
+    failing.lines.includes(
+      'adminalert: ERROR: NFT for host 192.0.2.7 failed: nft -f -: exit 1: Error: No such file',
+    ),
+  );
+  assert.ok(failing.lines.includes('attackalert: ERROR: Could not block host 192.0.2.7 !!'));
+});
+
+test('a manual block uses the blocking backends only, never KILL_RUN_CMD, and never logs 1.2 failure lines', async () => {
+  const { responder, ran } = await setupWithNft(ROUTE_CONF, true);
+  const outcome = await responder.respond({ ...request, mode: 'manual', port: 0 });
+  assert.deepEqual(
+    outcome.actions.map((a) => a.key),
+    ['NFT', 'KILL_HOSTS_DENY', 'KILL_ROUTE'],
+  );
+  assert.deepEqual(ran, [['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.7']]);
+});
+
+test('lift undoes each backend (batched), with UNKILL_ROUTE derived from KILL_ROUTE; failures are logged', async () => {
+  const { responder, lines, ran, nft, hostsDeny } = await setupWithNft(ROUTE_CONF, true);
+  await responder.respond(request);
+  await responder.respond({ ...request, address: '192.0.2.8', host: '192.0.2.8' });
+  ran.length = 0;
+  nft.calls.length = 0;
+  lines.length = 0;
+  const undone = await responder.lift([
+    { address: '192.0.2.7', backends: ['nft', 'hosts.deny', 'route'], port: 143, mode: 'tcp' },
+    { address: '192.0.2.8', backends: ['nft', 'hosts.deny', 'route', 'cmd'], port: 143, mode: 'tcp' },
+  ]);
+  assert.deepEqual(nft.calls, ['unblock 192.0.2.7 192.0.2.8']);
+  assert.deepEqual(ran, [
+    ['/usr/sbin/ip', 'route', 'del', 'blackhole', '192.0.2.7'],
+    ['/usr/sbin/ip', 'route', 'del', 'blackhole', '192.0.2.8'],
+  ]);
+  assert.equal(await readFile(hostsDeny, 'utf8'), '');
+  assert.deepEqual(undone.get('192.0.2.8'), ['nft', 'hosts.deny', 'route']);
+  assert.deepEqual(lines, []);
+
+  // No UNKILL_ROUTE and none derivable: said, per host.
+  const custom = await setupWithNft('BLOCK_TCP="1"\nKILL_ROUTE="/usr/local/bin/drop $TARGET$"\n', true);
+  const result = await custom.responder.lift([
+    { address: '192.0.2.9', backends: ['route'], port: 1, mode: 'tcp' },
+  ]);
+  assert.deepEqual(result.get('192.0.2.9'), []);
+  assert.deepEqual(custom.lines, [
+    'adminalert: ERROR: could not unblock host 192.0.2.9 from KILL_ROUTE: UNKILL_ROUTE is empty; remove the route by hand',
+  ]);
+});
+
+test('reapply after a restart: nft with time left, hosts.deny without duplicates, routes only after a reboot', async () => {
+  const { responder, ran, nft, hostsDeny } = await setupWithNft(ROUTE_CONF, true);
+  await responder.respond(request); // hosts.deny already holds 192.0.2.7's line
+  ran.length = 0;
+  nft.calls.length = 0;
+  const bans = [
+    {
+      address: '192.0.2.7',
+      backends: ['nft', 'hosts.deny', 'route'],
+      port: 1,
+      mode: 'tcp',
+      secondsLeft: null,
+    },
+    { address: '192.0.2.8', backends: ['nft', 'hosts.deny'], port: 1, mode: 'tcp', secondsLeft: 42 },
+  ];
+  assert.equal(await responder.reapply(bans, false), 0);
+  assert.deepEqual(nft.calls, ['block 192.0.2.7/0 192.0.2.8/42']);
+  assert.deepEqual(ran, []);
+  assert.equal(await readFile(hostsDeny, 'utf8'), 'ALL: 192.0.2.7 : DENY\nALL: 192.0.2.8 : DENY\n');
+  assert.equal(await responder.reapply(bans, true), 0);
+  assert.deepEqual(ran, [['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.7']]);
+  assert.equal(await readFile(hostsDeny, 'utf8'), 'ALL: 192.0.2.7 : DENY\nALL: 192.0.2.8 : DENY\n');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addHostsDenyLine } from './hosts-deny.ts';
+import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from './hosts-deny.ts';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'psn-hostsdeny-'));
 
@@ -52,4 +52,43 @@ test('a line with a line break is refused; an unwritable directory is a failure'
   const dir = await scratch();
   await assert.rejects(addHostsDenyLine(join(dir, 'hosts.deny'), 'ALL: 1.2.3.4\nALL: ALL'), /line break/);
   await assert.rejects(addHostsDenyLine(join(dir, 'missing-dir', 'hosts.deny'), 'ALL: 192.0.2.1'), /ENOENT/);
+});
+
+test('removeHostsDenyLines removes exactly our lines, keeps everything else, mode and order', async () => {
+  const dir = await scratch();
+  const path = join(dir, 'hosts.deny');
+  await writeFile(
+    path,
+    '# keep me\nALL: 192.0.2.7 : DENY\nsshd: 198.51.100.1\n\n  ALL: 192.0.2.8 : DENY  \n',
+  );
+  await chmod(path, 0o640);
+  assert.equal(await removeHostsDenyLines(path, ['ALL: 192.0.2.7 : DENY', 'ALL: 192.0.2.8 : DENY']), 2);
+  assert.equal(await readFile(path, 'utf8'), '# keep me\nsshd: 198.51.100.1\n\n');
+  assert.equal((await stat(path)).mode & 0o777, 0o640);
+  // A line that is not there changes nothing (the file is not even rewritten).
+  const before = (await stat(path)).ino;
+  assert.equal(await removeHostsDenyLines(path, ['ALL: 192.0.2.99 : DENY']), 0);
+  assert.equal((await stat(path)).ino, before);
+  // Only whole lines: a longer line that merely contains ours stays.
+  await writeFile(path, 'ALL: 192.0.2.70 : DENY\nALL: 192.0.2.7 : DENY, twist\n');
+  assert.equal(await removeHostsDenyLines(path, ['ALL: 192.0.2.7 : DENY']), 0);
+  assert.deepEqual(await readdir(dir), ['hosts.deny']);
+  await assert.rejects(removeHostsDenyLines(path, ['ALL: 1.2.3.4\nALL: ALL']), /line break/);
+});
+
+test('addHostsDenyLines adds many in one rewrite without duplicates (restore after a restart)', async () => {
+  const path = join(await scratch(), 'hosts.deny');
+  await writeFile(path, 'ALL: 192.0.2.1 : DENY\n');
+  const lines = [
+    'ALL: 192.0.2.1 : DENY',
+    'ALL: 192.0.2.2 : DENY',
+    'ALL: 192.0.2.2 : DENY',
+    'ALL: 2001:db8::2 : DENY',
+  ];
+  assert.equal(await addHostsDenyLines(path, lines), 2);
+  assert.equal(await addHostsDenyLines(path, lines), 0);
+  assert.equal(
+    await readFile(path, 'utf8'),
+    'ALL: 192.0.2.1 : DENY\nALL: 192.0.2.2 : DENY\nALL: 2001:db8::2 : DENY\n',
+  );
 });

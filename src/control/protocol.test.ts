@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { banView, parseDuration, parseRequest } from './protocol.ts';
+import { makeBan } from '../state/ban-records.ts';
+
+test('well-formed requests parse', () => {
+  assert.deepEqual(parseRequest('{"command":"status"}'), { command: 'status' });
+  assert.deepEqual(parseRequest('{"command":"list","extra":1}'), { command: 'list' });
+  assert.deepEqual(parseRequest('{"command":"block","address":"192.0.2.1","seconds":60}'), {
+    command: 'block',
+    address: '192.0.2.1',
+    seconds: 60,
+  });
+  assert.deepEqual(parseRequest('{"command":"block","address":"192.0.2.1"}'), {
+    command: 'block',
+    address: '192.0.2.1',
+    seconds: null,
+  });
+  assert.deepEqual(parseRequest('{"command":"unblock","target":"10.0.0.0/8"}'), {
+    command: 'unblock',
+    target: '10.0.0.0/8',
+  });
+});
+
+test('hostile and malformed requests are refused with a reason', () => {
+  const bad: [string, RegExp][] = [
+    ['', /not JSON/],
+    ['status', /not JSON/],
+    ['[]', /not a JSON object/],
+    ['null', /not a JSON object/],
+    ['{"command":"rm -rf /"}', /unknown command/],
+    ['{"command":"__proto__"}', /unknown command/],
+    ['{"command":"block"}', /"address" must be/],
+    ['{"command":"block","address":""}', /"address" must be/],
+    ['{"command":"block","address":["1.2.3.4"]}', /"address" must be/],
+    [`{"command":"block","address":"${'1'.repeat(101)}"}`, /"address" must be/],
+    ['{"command":"block","address":"192.0.2.1","seconds":0}', /"seconds"/],
+    ['{"command":"block","address":"192.0.2.1","seconds":1.5}', /"seconds"/],
+    ['{"command":"block","address":"192.0.2.1","seconds":"60"}', /"seconds"/],
+    ['{"command":"unblock","target":7}', /"target" must be/],
+  ];
+  for (const [line, reason] of bad) assert.throws(() => parseRequest(line), reason, line);
+});
+
+test('durations: plain seconds or one unit; nothing else', () => {
+  assert.equal(parseDuration('90'), 90);
+  assert.equal(parseDuration('90s'), 90);
+  assert.equal(parseDuration('15m'), 900);
+  assert.equal(parseDuration('2h'), 7200);
+  assert.equal(parseDuration('7d'), 604800);
+  assert.equal(parseDuration('1w'), 604800);
+  for (const text of ['', '0', '0s', '-5', '1.5h', '2 h', 'soon', '1h30m', '9999999999']) {
+    assert.equal(parseDuration(text), null, text);
+  }
+});
+
+test('a ban as shown: ISO times, null for "until unblocked"', () => {
+  const view = banView(
+    makeBan('192.0.2.1', Date.UTC(2026, 0, 2, 3, 4, 5), null, [22, 23], 'Connect', 'tcp', ['nft']),
+  );
+  assert.deepEqual(view, {
+    address: '192.0.2.1',
+    since: '2026-01-02T03:04:05.000Z',
+    expires: null,
+    ports: [22, 23],
+    scanType: 'Connect',
+    mode: 'tcp',
+    backends: ['nft'],
+  });
+});

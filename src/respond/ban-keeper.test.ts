@@ -1,0 +1,187 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AlertLog } from '../report/alert-log.ts';
+import { formatMessage, type LogMessage } from '../report/messages.ts';
+import { BanStore } from '../state/ban-store.ts';
+import { makeBan } from '../state/ban-records.ts';
+import { BanKeeper, type BanRequest } from './ban-keeper.ts';
+import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
+
+/** A responder that succeeds or fails as told and records what it was asked. */
+function fakeResponder(fail: Partial<Record<ActionReport['key'], boolean>> = {}) {
+  const calls = {
+    respond: [] as ResponseRequest[],
+    lift: [] as LiftTarget[][],
+    reapply: [] as { bans: (LiftTarget & { secondsLeft: number | null })[]; routes: boolean }[],
+  };
+  const keys: ActionReport['key'][] = ['NFT', 'KILL_HOSTS_DENY', 'KILL_ROUTE'];
+  const backendOf: Record<string, BackendName> = {
+    NFT: 'nft',
+    KILL_HOSTS_DENY: 'hosts.deny',
+    KILL_ROUTE: 'route',
+  };
+  return {
+    calls,
+    respond(request: ResponseRequest) {
+      calls.respond.push(request);
+      const actions = keys.map((key) => ({ key, ok: !fail[key], detail: key }));
+      return Promise.resolve({ ok: actions.every((a) => a.ok), actions });
+    },
+    lift(bans: readonly LiftTarget[]) {
+      calls.lift.push([...bans]);
+      return Promise.resolve(
+        new Map(bans.map((b) => [b.address, b.backends.map((x) => backendOf[x] ?? (x as BackendName))])),
+      );
+    },
+    reapply(bans: readonly (LiftTarget & { secondsLeft: number | null })[], routes: boolean) {
+      calls.reapply.push({ bans: [...bans], routes });
+      return Promise.resolve(0);
+    },
+  };
+}
+
+async function setup(fail: Partial<Record<ActionReport['key'], boolean>> = {}, now = () => 1_000_000) {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
+  const store = await BanStore.open(dir, { now, dropExpired: false });
+  const lines: string[] = [];
+  const log: AlertLog = { log: (m: LogMessage) => lines.push(formatMessage(m)), close: () => undefined };
+  const responder = fakeResponder(fail);
+  const lifted: string[] = [];
+  const keeper = new BanKeeper({ store, responder, log, now, onLifted: (a) => void lifted.push(...a) });
+  return { dir, store, keeper, responder, lines, lifted };
+}
+
+const request = (address: string, seconds: number | null = null): BanRequest => ({
+  address,
+  host: address,
+  port: 143,
+  mode: 'stcp',
+  protocol: 'tcp',
+  ports: [143],
+  scanType: 'TCP SYN/Normal scan',
+  seconds,
+});
+
+test('a successful response is recorded with the backends that took it and its expiry', async () => {
+  const { keeper, store, responder } = await setup();
+  const outcome = await keeper.ban(request('192.0.2.1', 60));
+  assert.equal(outcome.ok, true);
+  assert.deepEqual(store.get('192.0.2.1'), {
+    address: '192.0.2.1',
+    since: 1_000_000,
+    expires: 1_060_000,
+    ports: [143],
+    scanType: 'TCP SYN/Normal scan',
+    mode: 'stcp',
+    backends: ['nft', 'hosts.deny', 'route'],
+  });
+  assert.equal(responder.calls.respond[0]?.timeoutSeconds, 60);
+  assert.equal(keeper.has('192.0.2.1'), true);
+  await keeper.ban(request('192.0.2.2', null));
+  assert.equal(store.get('192.0.2.2')?.expires, null);
+  assert.equal(responder.calls.respond[1]?.timeoutSeconds, null);
+});
+
+test('a failed response is undone where it succeeded and recorded nowhere', async () => {
+  const { keeper, store, responder } = await setup({ KILL_ROUTE: true });
+  const outcome = await keeper.ban(request('192.0.2.1'));
+  assert.equal(outcome.ok, false);
+  assert.equal(outcome.ban, null);
+  assert.equal(store.has('192.0.2.1'), false);
+  assert.deepEqual(responder.calls.lift, [
+    [{ address: '192.0.2.1', backends: ['nft', 'hosts.deny'], port: 143, mode: 'stcp' }],
+  ]);
+});
+
+test('expiry lifts from every backend, logs, forgets, and tells the daemon; only due bans', async () => {
+  let now = 1_000_000;
+  const { keeper, store, responder, lines, lifted } = await setup({}, () => now);
+  await keeper.ban(request('192.0.2.1', 2));
+  await keeper.ban(request('192.0.2.2', 60));
+  await keeper.ban(request('192.0.2.3', null));
+  now += 1999;
+  assert.equal(await keeper.expire(), 0);
+  now += 1;
+  assert.equal(await keeper.expire(), 1);
+  assert.deepEqual(lines, [
+    'attackalert: Host 192.0.2.1 has been unblocked (ban expired): nft, hosts.deny, route',
+  ]);
+  assert.deepEqual(lifted, ['192.0.2.1']);
+  assert.deepEqual([...store.all()].map((b) => b.address).sort(), ['192.0.2.2', '192.0.2.3']);
+  assert.equal(responder.calls.lift.length, 1);
+});
+
+test('unblock: one address, a CIDR block, an address not banned; flush lifts the rest', async () => {
+  const { keeper, store, responder, lines } = await setup();
+  for (const a of ['192.0.2.1', '192.0.2.200', '198.51.100.7', '2001:db8::5']) await keeper.ban(request(a));
+  const one = await keeper.unblock('192.0.2.1');
+  assert.deepEqual(
+    one.lifted.map((b) => b.address),
+    ['192.0.2.1'],
+  );
+  const block = await keeper.unblock('192.0.2.0/24');
+  assert.deepEqual(
+    block.lifted.map((b) => b.address),
+    ['192.0.2.200'],
+  );
+  // Not banned: reported as not found, and still cleaned from nft and hosts.deny.
+  const none = await keeper.unblock('203.0.113.9');
+  assert.deepEqual(none, { lifted: [], found: false });
+  assert.deepEqual(responder.calls.lift.at(-1), [
+    { address: '203.0.113.9', backends: ['nft', 'hosts.deny'], port: 0, mode: 'manual' },
+  ]);
+  await assert.rejects(keeper.unblock('not-an-address'), /not an address or CIDR block/);
+  assert.ok(
+    lines.includes(
+      'attackalert: Host 192.0.2.1 has been unblocked (unblocked on request): nft, hosts.deny, route',
+    ),
+  );
+  const flushed = await keeper.flush();
+  assert.deepEqual(flushed.map((b) => b.address).sort(), ['198.51.100.7', '2001:db8::5']);
+  assert.equal(store.size, 0);
+});
+
+test('restore puts back what has time left (with what is left), then lifts what expired while down', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
+  const before = await BanStore.open(dir, { now: () => 0 });
+  await before.addMany([
+    makeBan('192.0.2.1', 0, null, [1], 'Connect', 'tcp', ['nft', 'hosts.deny', 'route']),
+    makeBan('192.0.2.2', 0, 100_500, [2], 'Connect', 'tcp', ['nft']),
+    makeBan('192.0.2.3', 0, 50_000, [3], 'Connect', 'tcp', ['hosts.deny', 'route']),
+  ]);
+  await before.close();
+  const now = () => 60_000;
+  const store = await BanStore.open(dir, { now, dropExpired: false });
+  assert.equal(store.size, 3, 'the expired ban is still stored until it is lifted');
+  const responder = fakeResponder();
+  const lines: string[] = [];
+  const log: AlertLog = { log: (m: LogMessage) => lines.push(formatMessage(m)), close: () => undefined };
+  const keeper = new BanKeeper({ store, responder, log, now });
+  assert.equal(await keeper.restore(true), 2);
+  assert.deepEqual(responder.calls.reapply, [
+    {
+      routes: true,
+      bans: [
+        {
+          address: '192.0.2.1',
+          backends: ['nft', 'hosts.deny', 'route'],
+          port: 1,
+          mode: 'tcp',
+          secondsLeft: null,
+        },
+        { address: '192.0.2.2', backends: ['nft'], port: 2, mode: 'tcp', secondsLeft: 41 },
+      ],
+    },
+  ]);
+  assert.deepEqual(responder.calls.lift, [
+    [{ address: '192.0.2.3', backends: ['hosts.deny', 'route'], port: 3, mode: 'tcp' }],
+  ]);
+  assert.deepEqual(lines, [
+    'attackalert: Host 192.0.2.3 has been unblocked (ban expired): hosts.deny, route',
+  ]);
+  assert.equal(store.size, 2);
+  await store.close();
+});
