@@ -456,7 +456,8 @@ export class Daemon {
       this.counters.alertsDropped++;
       return null;
     }
-    const task = this.#handleAlert(event).catch((err: unknown) =>
+    const ports = verdict.ports ?? [event.port];
+    const task = this.#handleAlert(event, ports).catch((err: unknown) =>
       this.#deps.log.log({
         kind: 'sensorError',
         protocol: event.protocol,
@@ -476,7 +477,7 @@ export class Daemon {
     return 'it is an address of this host';
   }
 
-  async #handleAlert(event: ProbeEvent): Promise<void> {
+  async #handleAlert(event: ProbeEvent, ports: number[]): Promise<void> {
     const { log } = this.#deps;
     const host = this.settings.resolveHost ? await this.#resolver.nameOf(event.source) : event.source;
     const address = event.source;
@@ -488,7 +489,7 @@ export class Daemon {
       if ((await inflight) !== 'failed') alreadyBlocked();
       return;
     }
-    const decision = this.#respondOnce(event, host);
+    const decision = this.#respondOnce(event, host, ports);
     this.#pending.set(address, decision);
     try {
       if ((await decision) === 'already') alreadyBlocked();
@@ -497,7 +498,7 @@ export class Daemon {
     }
   }
 
-  async #respondOnce(event: ProbeEvent, host: string): Promise<Outcome> {
+  async #respondOnce(event: ProbeEvent, host: string, ports: number[]): Promise<Outcome> {
     if (this.#keeper?.has(event.source)) return 'already';
     for (const file of this.#blockedFiles.values()) {
       if (await file.has(event.source)) return 'already';
@@ -509,7 +510,7 @@ export class Daemon {
       port: event.port,
       mode: event.mode,
       protocol: protocolOf(event.mode),
-      ports: [event.port],
+      ports,
       scanType: scanTypeOf(event),
       seconds: this.settings.blockTime > 0 ? this.settings.blockTime : null,
     };

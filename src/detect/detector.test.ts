@@ -152,7 +152,28 @@ test('distinct ports older than the window no longer count', () => {
   assert.equal(counter.hit('a', 1, 0).fired, false);
   assert.equal(counter.hit('a', 2, 700).fired, false);
   assert.deepEqual(counter.hit('a', 3, 1600), { distinct: 2, fired: false });
-  assert.deepEqual(counter.hit('a', 4, 1700), { distinct: 3, fired: true });
+  assert.deepEqual(counter.hit('a', 4, 1700), { distinct: 3, fired: true, ports: [2, 3, 4] });
+});
+
+test('an alert on packet evidence names the distinct ports that made it (UDP ones unshifted)', () => {
+  const detector = new Detector(
+    { ignore: set(), own: set() },
+    { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 },
+  );
+  const udp = (port: number) => ({
+    mode: 'sudp' as const,
+    protocol: 'udp' as const,
+    source: '203.0.113.4',
+    port,
+    time: port,
+  });
+  assert.equal(detector.judge(udp(161)).kind, 'below-trigger');
+  assert.equal(detector.judge(udp(162)).kind, 'below-trigger');
+  const verdict = detector.judge(udp(7));
+  assert.equal(verdict.kind, 'alert');
+  assert.deepEqual(verdict.kind === 'alert' && verdict.ports, [161, 162, 7]);
+  // A connect is real evidence on its own: no port list beyond its own.
+  assert.deepEqual(detector.judge(probe('203.0.113.5')), { kind: 'alert', count: 1 });
 });
 
 test('a flood of one-port spoofed sources never alerts and stays bounded', () => {

@@ -18,7 +18,12 @@ export type Verdict =
   | { kind: 'ignored'; reason: IgnoreReason }
   | { kind: 'refused'; reason: IgnoreReason }
   | { kind: 'below-trigger'; count: number; distinctPorts: number }
-  | { kind: 'alert'; count: number };
+  | {
+      kind: 'alert';
+      count: number;
+      /** Packet evidence: the distinct ports that made it fire (UDP ones as plain port numbers). */
+      ports?: number[];
+    };
 
 export interface DetectorLists {
   /** Entries of the ignore file. */
@@ -101,8 +106,9 @@ export class Detector {
         )
       : { distinct: 1, fired: true };
     const { count, fired } = this.#trigger.hit(event.source);
-    return fired && distinct.fired
-      ? { kind: 'alert', count }
-      : { kind: 'below-trigger', count, distinctPorts: distinct.distinct };
+    if (!fired || !distinct.fired) return { kind: 'below-trigger', count, distinctPorts: distinct.distinct };
+    return distinct.ports
+      ? { kind: 'alert', count, ports: distinct.ports.map((p) => p % 65536) }
+      : { kind: 'alert', count };
   }
 }

@@ -114,7 +114,7 @@ export class DistinctPortCounter {
    * Records a probe; fires once `ports` distinct ports were touched within the window. O(ports).
    * `port` should tell protocols apart (the detector passes UDP ports offset by 65536).
    */
-  hit(source: string, port: number, time: number): { distinct: number; fired: boolean } {
+  hit(source: string, port: number, time: number): { distinct: number; fired: boolean; ports?: number[] } {
     if (this.#ports <= 1) return { distinct: 1, fired: true };
     const recent = (this.#seen.get(source) ?? []).filter((s) => time - s.time <= this.#windowMs);
     const same = recent.find((s) => s.port === port);
@@ -122,7 +122,8 @@ export class DistinctPortCounter {
     else recent.push({ port, time });
     if (recent.length > this.#ports) recent.shift();
     this.#seen.set(source, recent);
-    return { distinct: recent.length, fired: recent.length >= this.#ports };
+    if (recent.length < this.#ports) return { distinct: recent.length, fired: false };
+    return { distinct: recent.length, fired: true, ports: recent.map((s) => s.port) };
   }
 
   get tracked(): number {

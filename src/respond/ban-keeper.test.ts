@@ -11,7 +11,11 @@ import { BanKeeper, type BanRequest } from './ban-keeper.ts';
 import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
 
 /** A responder that succeeds or fails as told and records what it was asked. */
-function fakeResponder(fail: Partial<Record<ActionReport['key'], boolean>> = {}) {
+function fakeResponder(
+  fail: Partial<Record<ActionReport['key'], boolean>> = {},
+  present: Partial<Record<ActionReport['key'], boolean>> = {},
+  onRespond: () => void = () => undefined,
+) {
   const calls = {
     respond: [] as ResponseRequest[],
     lift: [] as LiftTarget[][],
@@ -25,9 +29,13 @@ function fakeResponder(fail: Partial<Record<ActionReport['key'], boolean>> = {})
   };
   return {
     calls,
+    plan(): BackendName[] {
+      return ['nft', 'hosts.deny', 'route'];
+    },
     respond(request: ResponseRequest) {
       calls.respond.push(request);
-      const actions = keys.map((key) => ({ key, ok: !fail[key], detail: key }));
+      onRespond();
+      const actions = keys.map((key) => ({ key, ok: !fail[key], detail: key, alreadyThere: present[key] }));
       return Promise.resolve({ ok: actions.every((a) => a.ok), actions });
     },
     lift(bans: readonly LiftTarget[]) {
@@ -43,12 +51,16 @@ function fakeResponder(fail: Partial<Record<ActionReport['key'], boolean>> = {})
   };
 }
 
-async function setup(fail: Partial<Record<ActionReport['key'], boolean>> = {}, now = () => 1_000_000) {
+async function setup(
+  fail: Partial<Record<ActionReport['key'], boolean>> = {},
+  now = () => 1_000_000,
+  present: Partial<Record<ActionReport['key'], boolean>> = {},
+) {
   const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
   const store = await BanStore.open(dir, { now, dropExpired: false });
   const lines: string[] = [];
   const log: AlertLog = { log: (m: LogMessage) => lines.push(formatMessage(m)), close: () => undefined };
-  const responder = fakeResponder(fail);
+  const responder = fakeResponder(fail, present);
   const lifted: string[] = [];
   const keeper = new BanKeeper({ store, responder, log, now, onLifted: (a) => void lifted.push(...a) });
   return { dir, store, keeper, responder, lines, lifted };
@@ -83,6 +95,31 @@ test('a successful response is recorded with the backends that took it and its e
   await keeper.ban(request('192.0.2.2', null));
   assert.equal(store.get('192.0.2.2')?.expires, null);
   assert.equal(responder.calls.respond[1]?.timeoutSeconds, null);
+});
+
+test('the ban is on disk before any backend is touched (a crash mid-response cannot orphan it)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
+  const store = await BanStore.open(dir, { dropExpired: false });
+  let storedWhenResponding: unknown = 'not called';
+  const responder = fakeResponder({}, {}, () => {
+    storedWhenResponding = store.get('192.0.2.1')?.backends;
+  });
+  const keeper = new BanKeeper({ store, responder, log: { log: () => undefined, close: () => undefined } });
+  await keeper.ban(request('192.0.2.1'));
+  assert.deepEqual(storedWhenResponding, ['nft', 'hosts.deny', 'route']);
+  await store.close();
+});
+
+test('a hosts.deny line that was already there is neither recorded as ours nor removed on failure', async () => {
+  const ok = await setup({}, () => 1_000_000, { KILL_HOSTS_DENY: true });
+  await ok.keeper.ban(request('192.0.2.1'));
+  assert.deepEqual(ok.store.get('192.0.2.1')?.backends, ['nft', 'route']);
+  const failed = await setup({ KILL_ROUTE: true }, () => 1_000_000, { KILL_HOSTS_DENY: true });
+  await failed.keeper.ban(request('192.0.2.1'));
+  assert.deepEqual(failed.responder.calls.lift, [
+    [{ address: '192.0.2.1', backends: ['nft'], port: 143, mode: 'stcp' }],
+  ]);
+  assert.equal(failed.store.has('192.0.2.1'), false);
 });
 
 test('a failed response is undone where it succeeded and recorded nowhere', async () => {

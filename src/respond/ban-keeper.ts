@@ -33,7 +33,8 @@ export interface BanRequest extends ResponseRequest {
 
 export interface BanKeeperDeps {
   store: BanStore;
-  responder: Pick<ClassicResponder, 'respond' | 'lift' | 'reapply'>;
+  responder: Pick<ClassicResponder, 'plan' | 'respond' | 'lift' | 'reapply'> &
+    Partial<Pick<ClassicResponder, 'emptyNftSets'>>;
   log: AlertLog;
   now?: () => number;
   /** Told which addresses stopped being banned (the daemon clears them from the blocked files). */
@@ -78,44 +79,61 @@ export class BanKeeper {
   }
 
   /**
-   * Responds to a scanner (or a manual block) and records the ban with the backends that took it.
-   * A response that failed is undone in the backends where it succeeded and is not recorded.
+   * Responds to a scanner (or a manual block) and records the ban. The record is written first,
+   * with the backends the response is about to use, so a crash in the middle leaves a ban that the
+   * next start puts back in force, never one that is enforced but known to nothing. After the
+   * response the record is corrected to the backends that really took it: a hosts.deny line that was
+   * already there is not ours to remove later. A failed response is undone where it changed
+   * something, and its record is removed.
    */
   async ban(request: BanRequest): Promise<BanOutcome> {
     const seconds = request.seconds && request.seconds > 0 ? request.seconds : null;
+    const planned = this.#deps.responder.plan(request);
+    const since = this.#now();
+    const record = (backends: string[]) =>
+      makeBan(
+        request.address,
+        since,
+        seconds === null ? null : since + seconds * 1000,
+        request.ports,
+        request.scanType,
+        request.mode,
+        backends,
+      );
+    let intent = planned.length > 0;
+    if (intent) intent = await this.#write(() => this.#deps.store.add(record(planned)), request.address);
     const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
-    const backends = outcome.actions.filter((a) => a.ok).map((a) => backendOf(a.key));
+    const changed = outcome.actions.filter((a) => a.ok && !a.alreadyThere).map((a) => backendOf(a.key));
     if (!outcome.ok) {
-      const undoable = backends.filter((b) => b !== 'cmd');
+      const undoable = changed.filter((b) => b !== 'cmd');
       if (undoable.length > 0) {
         await this.#deps.responder.lift([
           { address: request.address, backends: undoable, port: request.port, mode: request.mode },
         ]);
       }
+      if (intent) await this.#write(() => this.#deps.store.remove(request.address), request.address);
       return { ...outcome, ban: null };
     }
-    if (backends.length === 0) return { ...outcome, ban: null };
-    const since = this.#now();
-    const ban = makeBan(
-      request.address,
-      since,
-      seconds === null ? null : since + seconds * 1000,
-      request.ports,
-      request.scanType,
-      request.mode,
-      backends,
-    );
+    if (changed.length === 0 && !intent) return { ...outcome, ban: null };
+    const ban = record(changed);
+    const same = changed.length === planned.length && changed.every((b, i) => b === planned[i]);
+    if (!intent || !same) await this.#write(() => this.#deps.store.add(ban), request.address);
+    return { ...outcome, ban };
+  }
+
+  /** A store write that must not stop a block: a failure is logged, and false returned. */
+  async #write(write: () => Promise<unknown>, address: string): Promise<boolean> {
     try {
-      await this.#deps.store.add(ban);
+      await write();
+      return true;
     } catch (err) {
-      // The ban is in force; only its record is missing. Say so; do not undo a working block.
       this.#deps.log.log({
         kind: 'banStoreProblem',
         dir: 'STATE_DIR',
-        text: `could not record the ban of ${request.address}: ${describeError(err)}`,
+        text: `could not record the ban of ${address}: ${describeError(err)}`,
       });
+      return false;
     }
-    return { ...outcome, ban };
   }
 
   /** Lifts bans from every backend that holds them, then forgets them; returns the bans lifted. */
@@ -168,9 +186,11 @@ export class BanKeeper {
     return { lifted, found: covered.length > 0 };
   }
 
-  /** `flush`: lifts every ban portsnare holds, in every backend. */
-  flush(): Promise<Ban[]> {
-    return this.lift([...this.#deps.store.all()], 'flushed');
+  /** `flush`: lifts every ban portsnare holds, in every backend, and empties its nft sets. */
+  async flush(): Promise<Ban[]> {
+    const lifted = await this.lift([...this.#deps.store.all()], 'flushed');
+    await this.#deps.responder.emptyNftSets?.();
+    return lifted;
   }
 
   /**

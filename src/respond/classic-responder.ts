@@ -31,6 +31,7 @@ export interface NftBlocker {
   readonly table: string;
   block(bans: NftBan[]): Promise<void>;
   unblock(addresses: string[]): Promise<void>;
+  flushSets?(): Promise<void>;
 }
 
 /** Names of the backends a ban can be enforced by, as kept in the ban store. */
@@ -78,6 +79,8 @@ export interface ActionReport {
   key: 'NFT' | 'KILL_HOSTS_DENY' | 'KILL_ROUTE' | 'KILL_RUN_CMD';
   ok: boolean;
   detail: string;
+  /** True when it succeeded without changing anything (the hosts.deny line was already there). */
+  alreadyThere?: boolean;
 }
 
 export interface ResponseOutcome {
@@ -105,6 +108,22 @@ export class ClassicResponder {
 
   constructor(deps: ResponderDeps) {
     this.#deps = deps;
+  }
+
+  /** The backends respond() would use for this request (for a record written before it runs). */
+  plan(request: Pick<ResponseRequest, 'mode' | 'protocol'>): BackendName[] {
+    const settings = this.#deps.settings();
+    const level = request.protocol === 'tcp' ? settings.blockTcp : settings.blockUdp;
+    const classic = this.#deps.classic ?? true;
+    const planned: BackendName[] = [];
+    if (request.mode !== 'manual' && level === 0) return planned;
+    if (request.mode === 'manual' || level === 1) {
+      if (this.#deps.nft) planned.push('nft');
+      if (classic && settings.killHostsDeny) planned.push('hosts.deny');
+      if (classic && settings.killRoute) planned.push('route');
+    }
+    if (request.mode !== 'manual' && settings.killRunCmd) planned.push('cmd');
+    return planned;
   }
 
   async respond(request: ResponseRequest): Promise<ResponseOutcome> {
@@ -207,6 +226,18 @@ export class ClassicResponder {
   }
 
   /**
+   * `flush`: empties portsnare's nft sets. Everything in our own table is ours, including elements a
+   * crash left unrecorded; nothing outside it is touched.
+   */
+  async emptyNftSets(): Promise<void> {
+    try {
+      await this.#deps.nft?.flushSets?.();
+    } catch (err) {
+      this.#deps.log.log({ kind: 'nftError', reason: describeError(err) });
+    }
+  }
+
+  /**
    * Puts restored bans back after a restart: nft elements with what is left of their time (batched),
    * missing hosts.deny lines (one rewrite, no duplicates) and, when `routes` (the host rebooted, so
    * the kernel forgot them), KILL_ROUTE again. Returns how many actions failed (each is logged).
@@ -277,9 +308,9 @@ export class ClassicResponder {
   async #hostsDeny(settings: Settings, template: string, values: MacroValues): Promise<ActionReport> {
     const line = substituteMacros(template, values);
     try {
-      await this.#deps.addHostsDenyLine(settings.hostsDenyFile, line);
+      const outcome = await this.#deps.addHostsDenyLine(settings.hostsDenyFile, line);
       this.#deps.log.log({ kind: 'blockedWrappers', address: values.target, line });
-      return { key: 'KILL_HOSTS_DENY', ok: true, detail: line };
+      return { key: 'KILL_HOSTS_DENY', ok: true, detail: line, alreadyThere: outcome === 'present' };
     } catch (err) {
       const reason = describeError(err);
       this.#deps.log.log({ kind: 'hostsDenyOpenFailed', path: settings.hostsDenyFile });

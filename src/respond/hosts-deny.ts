@@ -5,6 +5,7 @@
  * a reader never sees half a file, a crash never truncates it, and the file keeps its mode and owner.
  * A symlinked hosts.deny is followed. Writers to the same file are serialised within the process.
  * Lines are compared with surrounding blanks trimmed; nothing but exact lines is ever removed.
+ * Adds that arrive while a rewrite runs are made together by the next one.
  */
 import { chown, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -33,53 +34,87 @@ function checkLine(line: string): void {
  * one) and returns the new lines, or null to leave the file untouched. Resolves to whether it wrote.
  */
 function editHostsDeny(path: string, edit: (lines: string[]) => string[] | null): Promise<boolean> {
-  return serialised(path, async () => {
-    let target = path;
-    try {
-      target = await realpath(path);
-    } catch (err) {
-      if (systemErrorCode(err) !== 'ENOENT') throw err;
-    }
-    let current = '';
-    let mode = 0o644;
-    let owner: { uid: number; gid: number } | null = null;
-    try {
-      current = await readFile(target, 'utf8');
-      const s = await stat(target);
-      mode = s.mode & 0o7777;
-      owner = { uid: s.uid, gid: s.gid };
-    } catch (err) {
-      if (systemErrorCode(err) !== 'ENOENT') throw err;
-    }
-    const lines = current === '' ? [] : current.replace(/\n$/, '').split('\n');
-    const next = edit(lines);
-    if (next === null) return false;
-
-    const temp = join(dirname(target), `.${basename(target)}.portsnare-${process.pid}-${Date.now()}`);
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(next.length === 0 ? '' : `${next.join('\n')}\n`);
-      await handle.chmod(mode);
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
-    try {
-      if (owner) await chown(temp, owner.uid, owner.gid).catch(() => undefined);
-      await rename(temp, target);
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    return true;
-  });
+  return serialised(path, () => rewrite(path, edit));
 }
 
+async function rewrite(path: string, edit: (lines: string[]) => string[] | null): Promise<boolean> {
+  let target = path;
+  try {
+    target = await realpath(path);
+  } catch (err) {
+    if (systemErrorCode(err) !== 'ENOENT') throw err;
+  }
+  let current = '';
+  let mode = 0o644;
+  let owner: { uid: number; gid: number } | null = null;
+  try {
+    current = await readFile(target, 'utf8');
+    const s = await stat(target);
+    mode = s.mode & 0o7777;
+    owner = { uid: s.uid, gid: s.gid };
+  } catch (err) {
+    if (systemErrorCode(err) !== 'ENOENT') throw err;
+  }
+  const lines = current === '' ? [] : current.replace(/\n$/, '').split('\n');
+  const next = edit(lines);
+  if (next === null) return false;
+
+  const temp = join(dirname(target), `.${basename(target)}.portsnare-${process.pid}-${Date.now()}`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(next.length === 0 ? '' : `${next.join('\n')}\n`);
+    await handle.chmod(mode);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  try {
+    if (owner) await chown(temp, owner.uid, owner.gid).catch(() => undefined);
+    await rename(temp, target);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  return true;
+}
+
+/** Lines waiting for the next rewrite of a file, and that rewrite's outcome (the lines it added). */
+const pendingAdds = new Map<string, { lines: string[]; done: Promise<Set<string>> }>();
+
+/**
+ * Adds one line unless it is there. Calls made while a rewrite of the same file runs share the
+ * next rewrite (one read, one fsync'd write for all of them), so a burst of blocks does not queue
+ * one full rewrite per host.
+ */
 export async function addHostsDenyLine(path: string, line: string): Promise<HostsDenyOutcome> {
-  return (await addHostsDenyLines(path, [line])) > 0 ? 'added' : 'present';
+  checkLine(line);
+  let batch = pendingAdds.get(path);
+  if (!batch) {
+    const lines: string[] = [];
+    const done = serialised(path, async () => {
+      if (pendingAdds.get(path)?.lines === lines) pendingAdds.delete(path);
+      const added = new Set<string>();
+      await rewrite(path, (current) => {
+        const present = new Set(current.map((l) => l.trim()));
+        const missing: string[] = [];
+        for (const l of lines) {
+          if (present.has(l.trim())) continue;
+          present.add(l.trim());
+          added.add(l.trim());
+          missing.push(l);
+        }
+        return missing.length === 0 ? null : [...current, ...missing];
+      });
+      return added;
+    });
+    batch = { lines, done };
+    pendingAdds.set(path, batch);
+  }
+  batch.lines.push(line);
+  return (await batch.done).has(line.trim()) ? 'added' : 'present';
 }
 
 /** Adds each line not already present, in one rewrite; resolves to how many were added. */

@@ -187,6 +187,11 @@ void test('flush deletes only the own table, also when it is not there; empty ca
   await responder.block([]);
   await responder.unblock([]);
   assert.equal(nft.calls.length, 1);
+  await responder.flushSets();
+  assert.deepEqual(nft.calls[1], {
+    argv: ['nft', '-f', '-'],
+    input: 'flush set inet psn_test blocked4\nflush set inet psn_test blocked6\n',
+  });
 });
 
 void test('hostile or invalid input is rejected before anything runs', async () => {

@@ -315,6 +315,12 @@ export class NftResponder {
     });
   }
 
+  /** Empties both sets (every ban in our table), keeping the table and its rules. */
+  flushSets(): Promise<void> {
+    const t = `inet ${this.table}`;
+    return this.enqueue(() => this.write(`flush set ${t} ${SETS[4]}\nflush set ${t} ${SETS[6]}\n`));
+  }
+
   /** Deletes the whole table portsnare owns (rules, sets, bans); no error if it is not there. */
   flush(): Promise<void> {
     const t = `inet ${this.table}`;

