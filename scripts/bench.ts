@@ -8,7 +8,8 @@
 // Part 3 (scripts/bench/bans.ts; nftables figures need root): adding one and 100,000 bans to the ban
 // store and to nftables (in a private network namespace), restoring 1,000,000 bans after a restart
 // (store load + nft, in a fresh child process, with its peak RSS), and the detector's memory and
-// throughput with 2,000,000 spoofed sources at a table capacity of 1,000,000 and at the default.
+// throughput with 2,000,000 spoofed sources at a table capacity of 1,000,000 and at the default;
+// then (scripts/bench/daemon-restore.ts) the built daemon itself restarting on 1,000,000 stored bans.
 //
 // The report (stdout) names each figure, how it was measured and the machine; progress goes to
 // stderr. Options: `npm run bench -- --help`.
@@ -16,6 +17,7 @@ import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { release, arch } from 'node:os';
 import { runBansBench } from './bench/bans.ts';
+import { runDaemonRestoreBench } from './bench/daemon-restore.ts';
 import { interrupted, runLiveBench } from './bench/live.ts';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
 import { runReplayBench } from './bench/replay.ts';
@@ -84,6 +86,7 @@ async function main(): Promise<number> {
   }
   if (opts.bans && !interrupted()) {
     print(await runBansBench(progress));
+    if (!interrupted()) print(await runDaemonRestoreBench(progress));
     print(['']);
   }
   print([`Total bench time: ${fixed((performance.now() - started) / 1000, 0)} s.`]);

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   COMMAND_FAILED: 'PSN_ERR_COMMAND_FAILED',
   FILE: 'PSN_ERR_FILE',
   STARTUP: 'PSN_ERR_STARTUP',
+  PERMISSION: 'PSN_ERR_PERMISSION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

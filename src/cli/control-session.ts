@@ -122,9 +122,17 @@ export async function openDirect(session: Session, backends: boolean): Promise<D
   };
 }
 
-/** Prints a failure the way every command does; returns EXIT_FAILURE (or 64 for usage problems). */
+/** EX_NOPERM: the control socket (or the store) is root's. */
+export const EXIT_NO_PERMISSION = 77;
+
+/** Prints a failure the way every command does; returns EXIT_FAILURE, 64 (usage) or 77 (permission). */
 export function reportFailure(session: Pick<Session, 'err'>, err: unknown): number {
   const text = err instanceof Error ? err.message : String(err);
   session.err.write(`portsnare: ${text}\n`);
-  return err instanceof PortsnareError && err.code === ErrorCodes.USAGE ? 64 : EXIT_FAILURE;
+  if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) return 64;
+  if (err instanceof PortsnareError && err.code === ErrorCodes.PERMISSION) return EXIT_NO_PERMISSION;
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (['EACCES', 'EPERM'].includes(systemErrorCode(err) ?? systemErrorCode(cause) ?? ''))
+    return EXIT_NO_PERMISSION;
+  return EXIT_FAILURE;
 }

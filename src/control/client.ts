@@ -51,7 +51,7 @@ export function sendRequest(path: string, request: ControlRequest, timeoutMs = 6
         else if (code === 'EACCES' || code === 'EPERM') {
           reject(
             new PortsnareError(
-              ErrorCodes.USAGE,
+              ErrorCodes.PERMISSION,
               `${path}: permission denied: only root can control portsnare`,
             ),
           );

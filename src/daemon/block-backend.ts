@@ -9,7 +9,7 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockBackendSetting } from '../config/settings.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
-import { NftResponder, nftAvailable } from '../respond/nft.ts';
+import { FirewallError, NftResponder } from '../respond/nft.ts';
 
 export interface ResolvedBackend {
   nft: NftResponder | null;
@@ -33,13 +33,15 @@ export async function resolveBlockBackend(
   if (setting === 'classic') return classicOnly;
   const nft = makeNft();
   let failure: string | null = null;
-  if (!(await nftAvailable())) failure = 'nft is not installed or does not run';
-  else {
-    try {
-      await nft.ensureTable();
-    } catch (err) {
-      failure = describeError(err);
-    }
+  // Creating the table is the test: it is one fast write. (`nft list tables` would do, but nft 1.0.6
+  // loads every set element to list anything: 30 s with a million bans from the last run.)
+  try {
+    await nft.ensureTable();
+  } catch (err) {
+    failure =
+      err instanceof FirewallError && err.exitCode === null
+        ? `nft could not be run (${err.stderr.trim()})`
+        : describeError(err);
   }
   if (failure !== null) {
     if (setting === 'auto') return { ...classicOnly, why: `nftables unavailable (${failure})` };

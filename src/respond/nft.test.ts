@@ -14,7 +14,6 @@ import {
   FirewallError,
   NFT_TIMEOUT_MS,
   NftResponder,
-  nftAvailable,
   watchTable,
   type NftBan,
   type NftRun,
@@ -87,6 +86,8 @@ void test('ensureTable: one `nft -f -` transaction that creates what is missing 
         'add table inet portsnare\n' +
         'add set inet portsnare blocked4 { type ipv4_addr; flags timeout; }\n' +
         'add set inet portsnare blocked6 { type ipv6_addr; flags timeout; }\n' +
+        'add set inet portsnare installed { type inet_service; }\n' +
+        'add element inet portsnare installed { 1 }\n' +
         'add chain inet portsnare prerouting { type filter hook prerouting priority -300; policy accept; }\n' +
         'flush chain inet portsnare prerouting\n' +
         'add rule inet portsnare prerouting ip saddr @blocked4 drop\n' +
@@ -266,7 +267,6 @@ void test('a run that cannot start is a FirewallError without exit code', async 
     assert.match(err.stderr, /ENOENT/);
     return true;
   });
-  assert.equal(await nftAvailable('/nonexistent/nft'), false);
 });
 
 void test('isInstalled reads the chain as JSON: table, hook, priority and both rules', async () => {
@@ -287,6 +287,15 @@ void test('isInstalled reads the chain as JSON: table, hook, priority and both r
   assert.deepEqual(nft.calls, [
     { argv: ['nft', '-j', 'list', 'chain', 'inet', 'portsnare', 'prerouting'], input: undefined },
   ]);
+});
+
+void test('isPresent lists only the one-element marker set (cheap with a million bans)', async () => {
+  const nft = fakeNft(() => MISSING);
+  assert.equal(await new NftResponder({ run: nft.run }).isPresent(), false);
+  assert.deepEqual(nft.calls, [
+    { argv: ['nft', '-j', 'list', 'set', 'inet', 'portsnare', 'installed'], input: undefined },
+  ]);
+  assert.equal(await new NftResponder({ run: fakeNft(() => OK).run }).isPresent(), true);
 });
 
 void test('list parses both sets; a missing table lists nothing', async () => {
@@ -315,7 +324,7 @@ void test('watchTable restores table and bans when the table is gone, and report
   const errors: unknown[] = [];
   const bans: NftBan[] = [{ address: '10.9.0.1', timeoutSeconds: 30 }, { address: '2001:db8::1' }];
   const responder = {
-    isInstalled: () => {
+    isPresent: () => {
       log.push('check');
       const next = answers.shift() ?? true;
       return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
@@ -391,6 +400,7 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
     await responder.ensureTable();
     await responder.ensureTable();
     assert.equal(await responder.isInstalled(), true);
+    assert.equal(await responder.isPresent(), true);
     const ours = await nftText('list', 'table', 'inet', 'portsnare');
     assert.match(ours, /type filter hook prerouting priority raw; policy accept;/);
     assert.equal(ours.match(/ip saddr @blocked4 drop/g)?.length, 1);
@@ -404,6 +414,7 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
     await responder.flush();
     await responder.flush();
     assert.equal(await responder.isInstalled(), false);
+    assert.equal(await responder.isPresent(), false);
     assert.deepEqual(await responder.list(), []);
     assert.equal(await nftText('list', 'table', 'inet', 'other'), otherBefore);
     assert.equal((await nftText('list', 'tables')).trim(), 'table inet other');
@@ -529,12 +540,12 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
     },
   );
 
-  await t.test('the default runner (spawn, stdin) and nftAvailable inside the namespace', async () => {
+  await t.test('the default runner (spawn, stdin) inside the namespace', async () => {
     const moduleUrl = new URL('./nft.ts', import.meta.url).href;
     const script = `
-      import { NftResponder, nftAvailable } from ${JSON.stringify(moduleUrl)};
+      import { NftResponder } from ${JSON.stringify(moduleUrl)};
       const r = new NftResponder({ table: 'psn_fixture' });
-      const out = { available: await nftAvailable() };
+      const out = { available: await r.isPresent() };
       await r.ensureTable();
       await r.block([{ address: ${JSON.stringify(other.ipv4)}, timeoutSeconds: 60 }, { address: ${JSON.stringify(other.ipv6)} }]);
       out.installed = await r.isInstalled();
@@ -567,7 +578,7 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
       listed: number;
       listMs: number;
     };
-    assert.equal(out.available, true);
+    assert.equal(out.available, false, 'no table before ensureTable');
     assert.equal(out.installed, true);
     assert.deepEqual(out.list.map((b) => b.address).sort(), [other.ipv4, other.ipv6].sort());
     assert.equal(out.listed, 10_002);

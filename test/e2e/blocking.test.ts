@@ -5,7 +5,11 @@
 // (nft, hosts.deny, KILL_ROUTE/UNKILL_ROUTE), and the table put back after `nft flush ruleset`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  PORTSNARE_BIN,
   portsnareCli,
   prepareFiles,
   readText,
@@ -134,6 +138,37 @@ void test('nft backend: scanners banned in nft sets (IPv4, IPv6); status, list, 
   assert.ok((await setElements(lab, 'blocked4')).includes('192.0.2.77'));
   const bad = await portsnareCli(lab, files, ['block', '192.0.2.78', '--for', 'soon']);
   assert.equal(bad.code, 64);
+
+  // Only root controls the daemon: an unprivileged user who can read the config still cannot use
+  // the socket (0600 in a 0700 STATE_DIR), and is told so rather than "not running".
+  const shared = await mkdtemp(join(tmpdir(), 'psn-shared-'));
+  t.after(() => rm(shared, { recursive: true, force: true }));
+  await chmod(shared, 0o755);
+  await copyFile(files.config, join(shared, 'portsentry.conf'));
+  await chmod(join(shared, 'portsentry.conf'), 0o644);
+  const asNobody = await lab.exec(
+    lab.sensor,
+    [
+      'setpriv',
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      PORTSNARE_BIN,
+      'unblock',
+      s4,
+      '--config',
+      join(shared, 'portsentry.conf'),
+    ],
+    { allowFail: true },
+  );
+  assert.equal(asNobody.code, 77, asNobody.stderr);
+  assert.match(asNobody.stderr, /permission denied: only root can control portsnare/);
+  assert.deepEqual(
+    (await setElements(lab, 'blocked4')).sort(),
+    [s4, '192.0.2.77'].sort(),
+    'nothing was unblocked',
+  );
 
   // flush: every ban gone from the sets and the store; the table itself stays while the daemon runs.
   const flush = await portsnareCli(lab, files, ['flush']);
