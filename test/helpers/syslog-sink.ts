@@ -144,9 +144,18 @@ export async function createSyslogSink(path: string): Promise<SyslogSink> {
       const timeoutMs = opts.timeoutMs ?? 5000;
       const count = opts.count ?? 1;
       return new Promise((resolve, reject) => {
+        // Only records that arrived since the last look are scanned: under a flood of log lines a
+        // rescan per datagram would make this reader the bottleneck (and the daemon's bounded
+        // syslog queue would then drop lines).
+        const hits: SyslogRecord[] = [];
+        let scanned = 0;
         const check = () => {
           try {
-            const hits = checked().filter((r) => matches(match, r.message));
+            if (failures.length > 0) throw new SyslogParseError(path, [...failures]);
+            for (; scanned < records.length; scanned++) {
+              const record = records[scanned] as SyslogRecord;
+              if (matches(match, record.message)) hits.push(record);
+            }
             if (hits.length < count) return;
             done();
             resolve(hits);
