@@ -43,7 +43,7 @@ function optionLine(opts: BenchOptions): string {
     opts.replay && `packets=${int(opts.packets)} runs=${opts.runs} fuzz=${int(opts.fuzz)} seed=${opts.seed}`,
     opts.live &&
       `iterations=${opts.iterations} flood=${opts.floodRates.length ? opts.floodRates.map((r) => int(r)).join(',') : 'none'} pps x ${opts.floodSeconds ?? 'auto'} s` +
-        `${opts.contrast && opts.floodRates.length ? ' + contrast' : ''}`,
+        `${opts.contrast && opts.floodRates.length ? ' + contrast' : ''} block-backend=${opts.blockBackend}`,
     opts.bans && 'bans: fixed sizes (100,000-ban batches, 1,000,000 restored, 2,000,000 sources)',
   ].filter(Boolean);
   return `Options: ${parts.join('; ')} (npm run bench -- --help)`;

@@ -13,10 +13,17 @@
 // source on its third distinct port (STEALTH_TRIGGER_PORTS=3). Timestamps:
 // - each probe's arrival: tcpdump in the sensor namespace (`-tt --immediate-mode -l`, filtered on
 //   the latency sources), i.e. the kernel's receive time, CLOCK_REALTIME;
-// - the block: when the sink receives "attackalert: Host <src> has been blocked via dropped route
-//   using command: ...", which the daemon sends once `ip route add blackhole` has succeeded. The
-//   bench takes CLOCK_REALTIME there with sub-millisecond resolution: Date.now() is re-anchored to
-//   its millisecond edge before each iteration and extended with performance.now(). The unix
+// - the block: when the sink receives the daemon's block line, which depends on --block-backend
+//   (the daemon's BLOCK_BACKEND; KILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$",
+//   KILL_HOSTS_DENY="" and MAX_BLOCKS_PER_MINUTE="0" in every case: the bench blocks hundreds of
+//   sources a minute, and the default cap of 60 would refuse most of them):
+//   - classic (the default, as in earlier reports): "attackalert: Host <src> has been blocked via
+//     dropped route using command: ...", sent once `ip route add blackhole` has succeeded;
+//   - nft: "attackalert: Host <src> has been blocked via nftables set: inet portsnare blocked4 until
+//     unblocked", sent once `nft -f -` has added the element to the set (KILL_ROUTE is not run);
+//   - both: the later of the two (the daemon adds the set element first, then runs KILL_ROUTE).
+//   The bench takes CLOCK_REALTIME there with sub-millisecond resolution: Date.now() is re-anchored
+//   to its millisecond edge before each iteration and extended with performance.now(). The unix
 //   datagram from the daemon to the sink adds well under a millisecond.
 // Reported per scan type: first probe -> block (what a scanner gets to see before it is cut off)
 // and third probe -> block (the daemon's own reaction: capture, decode, detect, socket-table
@@ -30,22 +37,24 @@
 // same port again, so no flood source can reach 3 distinct ports. During each flood: tcpreplay's own
 // summary, the daemon's counters (SIGUSR1) before and after, its CPU time (/proc/<pid>/stat), the
 // whole machine's CPU (/proc/stat: the 2 cores are shared with tcpreplay, the kernel and whatever
-// else runs), and the blackhole routes afterwards (none may be a flood source). Then, for contrast,
+// else runs), and the bans before and after it, none of which may be a flood source: the blackhole
+// routes (classic), the elements of the nftables set (`nft -j list set inet portsnare blocked4` in
+// the sensor namespace; nft), or both. Then, for contrast,
 // the highest rate again from only 32,768 sources (198.18.0.0/17), fewer than the detector's table
 // of 65,536 holds (--no-contrast leaves it out).
-// The daemon's pid comes from its pid file (STATE_DIR/portsnare.pid).
+// The daemon's pid comes from its pid file (STATE_DIR/portsnare.pid). For scale, the report ends with
+// how long `ip route add blackhole` and `nft add element inet portsnare blocked4 { X }` alone take
+// when spawned from the bench through `ip netns exec`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { buildTcp } from '../../src/packets/build.ts';
-import { LinkType, TcpFlag } from '../../src/packets/decode.ts';
-import { pcapHeader, pcapRecord } from '../../src/packets/pcap-file.ts';
 import { prepareFiles, REPO_ROOT, startDaemon, type RunningDaemon } from '../../test/helpers/daemon.ts';
+import { macOf, writeSynPcap } from '../../test/helpers/flood.ts';
 import { createLab, listNamespaces, type Lab, type LabProcess } from '../../test/helpers/netns.ts';
-import type { BenchOptions } from './options.ts';
+import type { BenchOptions, BlockBackend } from './options.ts';
 import { fixed, int, median, ms, summarize, table } from './stats.ts';
 
 const SCANS = [
@@ -61,6 +70,10 @@ type Scan = (typeof SCANS)[number];
 const LATENCY_NET = '198.19.0.0/20';
 const LATENCY_POOL = 1 << 12;
 const BLOCK_TIMEOUT_MS = 3000;
+/** The daemon's nftables set for IPv4 bans (src/respond/nft.ts); BLOCK_TIME is 0: no timeout. */
+const NFT_TABLE = 'portsnare';
+const NFT_SET4 = 'blocked4';
+const KILL_ROUTE = '/usr/sbin/ip route add blackhole $TARGET$';
 /** PortSentry 1.2 blocks on a scanner's first probe, 1-4 ms after it (src/sensors/capture.ts). */
 const PORTSENTRY_FIRST_PROBE_MS = '1-4 ms';
 
@@ -75,7 +88,54 @@ interface Sample {
   alertFromThird: number;
   /** First -> third probe at the sensor, ms. */
   spread: number;
+  /** --block-backend both: the nftables line -> the dropped-route line, ms. */
+  nftToRoute?: number;
 }
+
+/** A log line that marks a block (`text` is the whole line, or its start for the route line). */
+interface BlockLine {
+  via: 'nft' | 'route';
+  text: string;
+}
+
+/** The lines that together mark the block of `source`: the block is when the last has arrived. */
+function blockLines(backend: BlockBackend, source: string): BlockLine[] {
+  const nft: BlockLine = {
+    via: 'nft',
+    text: `attackalert: Host ${source} has been blocked via nftables set: inet ${NFT_TABLE} ${NFT_SET4} until unblocked`,
+  };
+  const route: BlockLine = {
+    via: 'route',
+    text: `attackalert: Host ${source} has been blocked via dropped route using command: `,
+  };
+  return backend === 'nft' ? [nft] : backend === 'classic' ? [route] : [nft, route];
+}
+
+/** What the report calls the block, per backend: the report's lines, and the response step it waits for. */
+const BLOCK_WORDING: Record<BlockBackend, { lines: string[]; action: string }> = {
+  classic: {
+    lines: [
+      'the daemon\'s "attackalert: Host <src> has been blocked via dropped route using command: ..." syslog line,',
+      'sent once `ip route add blackhole` has succeeded',
+    ],
+    action: '`ip route add blackhole`',
+  },
+  nft: {
+    lines: [
+      `the daemon's "attackalert: Host <src> has been blocked via nftables set: inet ${NFT_TABLE} ${NFT_SET4} until`,
+      'unblocked" syslog line, sent once `nft -f -` has added the element (KILL_ROUTE is not run)',
+    ],
+    action: '`nft -f -` adding the set element',
+  },
+  both: {
+    lines: [
+      'the later of the daemon\'s two syslog lines: "attackalert: Host <src> has been blocked via nftables set: inet',
+      `${NFT_TABLE} ${NFT_SET4} until unblocked" (once \`nft -f -\` has added the element), then "... has been blocked`,
+      'via dropped route using command: ..." (once `ip route add blackhole` has succeeded)',
+    ],
+    action: '`nft -f -` adding the set element, `ip route add blackhole`',
+  },
+};
 
 interface Failure {
   scan: string;
@@ -230,17 +290,9 @@ function staleSources(): string[] {
   return stale;
 }
 
-async function macOf(lab: Lab, host: Lab['sensor']): Promise<string> {
-  const r = await lab.exec(host, ['ip', '-j', 'link', 'show', 'eth0']);
-  const [link] = JSON.parse(r.stdout) as { address?: string }[];
-  if (!link?.address || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(link.address))
-    throw new Error(`no MAC address for eth0 in ${host.ns}: ${r.stdout}`);
-  return link.address;
-}
-
 /**
  * The flood: one SYN per address of the first `space` addresses of 198.18.0.0/15, less the latency
- * pool, in random order.
+ * pool, in random order, each to a random port below 1024.
  */
 async function writeFloodPcap(
   path: string,
@@ -248,33 +300,17 @@ async function writeFloodPcap(
   sensor: { ipv4: string; mac: string },
   scannerMac: string,
 ): Promise<number> {
-  const indexes: number[] = [];
+  const sources: string[] = [];
   for (let i = 0; i < space; i++) {
     const address = `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-    if (!isLatencySource(address)) indexes.push(i);
+    if (!isLatencySource(address)) sources.push(address);
   }
-  for (let i = indexes.length - 1; i > 0; i--) {
+  for (let i = sources.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [indexes[i], indexes[j]] = [indexes[j]!, indexes[i]!];
+    [sources[i], sources[j]] = [sources[j]!, sources[i]!];
   }
-  const parts: Buffer[] = [pcapHeader(LinkType.ETHERNET)];
-  const t0 = Date.UTC(2026, 0, 1) * 1000;
-  indexes.forEach((i, n) => {
-    const frame = buildTcp({
-      family: 4,
-      source: `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-      destination: sensor.ipv4,
-      sourcePort: 1024 + Math.floor(Math.random() * 60000),
-      destinationPort: 1 + Math.floor(Math.random() * 1023),
-      flags: TcpFlag.SYN,
-      seq: Math.floor(Math.random() * 2 ** 32),
-      sourceMac: scannerMac,
-      destinationMac: sensor.mac,
-    });
-    parts.push(pcapRecord(t0 + n * 10, frame));
-  });
-  await writeFile(path, Buffer.concat(parts));
-  return indexes.length;
+  const syns = sources.map((source) => ({ source, port: 1 + Math.floor(Math.random() * 1023) }));
+  return writeSynPcap(path, syns, sensor, scannerMac);
 }
 
 /** Sends SIGUSR1 and parses the daemon's "adminalert: Counters: k=v ..." line. */
@@ -323,6 +359,7 @@ interface Bench {
   probes: ProbeTimes;
   clock: RealClock;
   nextSource: number;
+  backend: BlockBackend;
 }
 
 async function iterate(b: Bench, scan: Scan): Promise<Sample | Failure> {
@@ -335,7 +372,10 @@ async function iterate(b: Bench, scan: Scan): Promise<Sample | Failure> {
       .then(() => b.clock.now())
       .catch(() => NaN);
   const alerted = arrival(`attackalert: ${scan.label} from host: ${source}/${source} to `);
-  const blocked = arrival(`attackalert: Host ${source} has been blocked via dropped route using command: `);
+  const lines = blockLines(b.backend, source);
+  const lineArrivals = lines.map((line) => arrival(line.text));
+  // The block: the last of its lines (NaN if any of them is missing).
+  const blocked = Promise.all(lineArrivals).then((times) => Math.max(...times));
   let hping: LabProcess;
   try {
     hping = b.lab.spawn(b.lab.scanner, [
@@ -364,9 +404,16 @@ async function iterate(b: Bench, scan: Scan): Promise<Sample | Failure> {
       const seen = b.probes.bySource.get(source)?.length ?? 0;
       return fail(`${seen} of 3 probes seen by tcpdump${Number.isNaN(blockedAt) ? ', no block' : ''}`);
     }
-    if (Number.isNaN(blockedAt)) return fail(`no block within ${BLOCK_TIMEOUT_MS} ms`);
+    const lineTimes = await Promise.all(lineArrivals);
+    if (Number.isNaN(blockedAt)) {
+      const arrived = lines.filter((_, i) => !Number.isNaN(lineTimes[i])).map((l) => l.via);
+      return fail(
+        `no block within ${BLOCK_TIMEOUT_MS} ms${arrived.length ? ` (only the ${arrived.join(', ')} line)` : ''}`,
+      );
+    }
     if (Number.isNaN(alertAt)) return fail(`blocked, but without the "${scan.label.trim()}" alert line`);
     const [first, , third] = arrivals as [number, number, number];
+    const at = (via: BlockLine['via']) => lineTimes[lines.findIndex((l) => l.via === via)] ?? NaN;
     return {
       scan: scan.name,
       source,
@@ -374,6 +421,7 @@ async function iterate(b: Bench, scan: Scan): Promise<Sample | Failure> {
       fromThird: blockedAt - third,
       alertFromThird: alertAt - third,
       spread: third - first,
+      ...(lines.length > 1 ? { nftToRoute: at('route') - at('nft') } : {}),
     };
   } finally {
     // hping3 lingers about a second waiting for answers that never come: its probes are all seen
@@ -429,17 +477,17 @@ async function runPhase(
 }
 
 /** Failed iterations without a block: was the block only late, or did it never come? */
-function recheckFailures(phase: PhaseResult, daemon: RunningDaemon): void {
+function recheckFailures(phase: PhaseResult, daemon: RunningDaemon, backend: BlockBackend): void {
   const messages = daemon.sink.messages();
+  const capped = messages.some((m) => m.startsWith('adminalert: WARNING: MAX_BLOCKS_PER_MINUTE ('));
   for (const f of phase.failures) {
     if (!f.reason.startsWith('no block')) continue;
-    const late = messages.some((m) =>
-      m.startsWith(`attackalert: Host ${f.source} has been blocked via dropped route using command: `),
-    );
+    const late = blockLines(backend, f.source).every((line) => messages.some((m) => m.startsWith(line.text)));
     const alerted = messages.some((m) => m.includes(` from host: ${f.source}/${f.source} to `));
     f.reason = late
       ? `no block within ${BLOCK_TIMEOUT_MS} ms (it came later)`
-      : `never blocked${alerted ? ' (alerted)' : ', never alerted (probes lost before the detector?)'}`;
+      : `never blocked${alerted ? ' (alerted)' : ', never alerted (probes lost before the detector?)'}` +
+        `${capped ? ' (the daemon logged MAX_BLOCKS_PER_MINUTE)' : ''}`;
   }
 }
 
@@ -465,11 +513,14 @@ function phaseLines(phase: PhaseResult): string[] {
       '1st->3rd probe',
     ],
   ];
+  // --block-backend both: how far the route line trails the nftables line.
+  const twoLines = phase.samples.some((s) => s.nftToRoute !== undefined);
+  if (twoLines) rows[0]!.push('nft->route line');
   const all = [...SCANS.map((s) => s.name), 'all'];
   for (const name of all) {
     const samples = phase.samples.filter((s) => name === 'all' || s.scan === name);
     if (samples.length === 0) {
-      rows.push([name, '0', '-', '-', '-', '-', '-', '-', '-', '-']);
+      rows.push([name, '0', '-', '-', '-', '-', '-', '-', '-', '-', ...(twoLines ? ['-'] : [])]);
       continue;
     }
     const first = summarize(samples.map((s) => s.fromFirst));
@@ -486,6 +537,7 @@ function phaseLines(phase: PhaseResult): string[] {
       ms(third.max),
       ms(median(samples.map((s) => s.alertFromThird))),
       ms(spread.median),
+      ...(twoLines ? [ms(median(samples.map((s) => s.nftToRoute ?? NaN)))] : []),
     ]);
   }
   out.push(...table(rows, '    '));
@@ -503,6 +555,70 @@ async function blackholes(lab: Lab): Promise<string[]> {
     .split('\n')
     .map((l) => /^blackhole (\S+)/.exec(l.trim())?.[1])
     .filter((a): a is string => a !== undefined);
+}
+
+/** The elements of the daemon's IPv4 set (strings, or {elem: {val}} with a timeout). */
+async function nftElements(lab: Lab): Promise<string[]> {
+  const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', NFT_TABLE, NFT_SET4]);
+  const parsed = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+  const elems = parsed.nftables.find((o) => o.set)?.set?.elem ?? [];
+  return elems.map((e) => (typeof e === 'string' ? e : String((e as { elem: { val: unknown } }).elem.val)));
+}
+
+/** Where the bans of a backend can be listed. */
+interface BanList {
+  what: string;
+  noun: string;
+  list: (lab: Lab) => Promise<string[]>;
+}
+
+function banLists(backend: BlockBackend): BanList[] {
+  const routes: BanList = {
+    what: 'Blackhole routes in the sensor namespace',
+    noun: 'routes',
+    list: blackholes,
+  };
+  const set: BanList = {
+    what: `Elements of nftables set inet ${NFT_TABLE} ${NFT_SET4} in the sensor namespace`,
+    noun: 'elements',
+    list: nftElements,
+  };
+  return backend === 'nft' ? [set] : backend === 'classic' ? [routes] : [set, routes];
+}
+
+async function listBans(lab: Lab, lists: readonly BanList[]): Promise<string[][]> {
+  const result: string[][] = [];
+  for (const l of lists) result.push(await l.list(lab));
+  return result;
+}
+
+/**
+ * How long `nft add element inet portsnare blocked4 { X }` itself takes in the sensor namespace
+ * (spawned from here). With the classic backend the daemon has no table: the bench makes one, with
+ * the set as the daemon declares it.
+ */
+async function nftCommandMs(lab: Lab, backend: BlockBackend): Promise<number[]> {
+  if (backend === 'classic') {
+    await lab.exec(lab.sensor, ['nft', 'add', 'table', 'inet', NFT_TABLE]);
+    await lab.exec(lab.sensor, [
+      'nft',
+      'add',
+      'set',
+      'inet',
+      NFT_TABLE,
+      NFT_SET4,
+      '{ type ipv4_addr; flags timeout; }',
+    ]);
+  }
+  const times: number[] = [];
+  for (let i = 1; i <= 10; i++) {
+    const element = `{ 198.19.255.${i} }`;
+    const start = performance.now();
+    await lab.exec(lab.sensor, ['nft', 'add', 'element', 'inet', NFT_TABLE, NFT_SET4, element]);
+    times.push(performance.now() - start);
+    await lab.exec(lab.sensor, ['nft', 'delete', 'element', 'inet', NFT_TABLE, NFT_SET4, element]);
+  }
+  return times;
 }
 
 /** How long `ip route add blackhole` itself takes in the sensor namespace (spawned from here). */
@@ -532,7 +648,8 @@ async function floodPhase(
   const limit = rate * seconds;
   const loops = Math.ceil(limit / pcap.packets);
   const countersBefore = await readCounters(b.daemon, b.pid);
-  const routesBefore = new Set(await blackholes(b.lab));
+  const lists = banLists(b.backend);
+  const bansBefore = await listBans(b.lab, lists);
   const cpuBefore = cpuSeconds(b.pid, ticks);
   const machineBefore = machineCpu();
   const wallBefore = performance.now();
@@ -584,9 +701,9 @@ async function floodPhase(
     if (settled) break;
   }
   const drainedAfter = (performance.now() - floodEnd) / 1000;
-  recheckFailures(phase, b.daemon);
+  recheckFailures(phase, b.daemon, b.backend);
   const cpuDrained = cpuSeconds(b.pid, ticks) - cpuBefore;
-  const routesAfter = await blackholes(b.lab);
+  const bansAfter = await listBans(b.lab, lists);
   const out = replay.stdout() + replay.stderr();
   const actual = /Actual: (\d+) packets \((\d+) bytes\) sent in ([\d.]+) seconds/.exec(out);
   const rated = /Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/.exec(out);
@@ -609,26 +726,34 @@ async function floodPhase(
   );
   lines.push('    Daemon counters (SIGUSR1) before the flood and once they stood still after it:');
   lines.push(...counterLines(countersBefore, countersAfter));
-  const added = routesAfter.filter((r) => !routesBefore.has(r));
-  const floodBlocked = routesAfter.filter(inFloodSpace);
   const ours = new Set(phase.samples.map((s) => s.source));
-  const unexpected = added.filter((r) => !ours.has(r) && !inFloodSpace(r));
-  lines.push(
-    `    Blackhole routes in the sensor namespace: ${routesAfter.length} (${added.length} added during this flood: ` +
-      `${added.filter((r) => ours.has(r)).length} latency sources); flood sources blocked: ` +
-      `${floodBlocked.length === 0 ? 'none' : `${floodBlocked.length} (${floodBlocked.slice(0, 5).join(', ')})`}` +
-      `${unexpected.length ? `; other new routes: ${unexpected.slice(0, 5).join(', ')}` : ''}.`,
-  );
+  lists.forEach((l, i) => {
+    const before = new Set(bansBefore[i]);
+    const after = bansAfter[i] ?? [];
+    const added = after.filter((r) => !before.has(r));
+    const floodBlocked = after.filter(inFloodSpace);
+    const unexpected = added.filter((r) => !ours.has(r) && !inFloodSpace(r));
+    lines.push(
+      `    ${l.what}: ${after.length} (${added.length} added during this flood: ` +
+        `${added.filter((r) => ours.has(r)).length} latency sources); flood sources blocked: ` +
+        `${floodBlocked.length === 0 ? 'none' : `${floodBlocked.length} (${floodBlocked.slice(0, 5).join(', ')})`}` +
+        `${unexpected.length ? `; other new ${l.noun}: ${unexpected.slice(0, 5).join(', ')}` : ''}.`,
+    );
+  });
   return { phase, lines };
 }
 
 export async function runLiveBench(opts: BenchOptions, progress: (text: string) => void): Promise<string[]> {
-  const out: string[] = ['Part 2: live latency, first probe to block, in network namespaces (root)', ''];
+  const backend = opts.blockBackend;
+  const out: string[] = [
+    `Part 2: live latency, first probe to block (BLOCK_BACKEND=${backend}), in network namespaces (root)`,
+    '',
+  ];
   if (process.getuid?.() !== 0) {
     out.push('  Skipped: needs root (network namespaces). Run it as root, or use --replay-only.');
     return out;
   }
-  const missing = ['hping3', 'tcpdump', 'tcpreplay'].filter(
+  const missing = ['hping3', 'tcpdump', 'tcpreplay', 'nft'].filter(
     (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
   );
   if (missing.length > 0) {
@@ -678,8 +803,11 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
     const files = await prepareFiles({
       BLOCK_TCP: '1',
       BLOCK_UDP: '1',
-      KILL_ROUTE: '/usr/sbin/ip route add blackhole $TARGET$',
+      KILL_ROUTE,
       KILL_HOSTS_DENY: '',
+      BLOCK_BACKEND: backend,
+      // No cap on new blocks: every iteration is one (the default of 60 a minute would refuse most).
+      MAX_BLOCKS_PER_MINUTE: '0',
     });
     progress('starting the daemon');
     daemon = await startDaemon(lab, files, ['-atcp', '-audp']);
@@ -704,7 +832,8 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
     while (!dump.stderr().includes('listening on') && Date.now() < deadline) await delay(20);
     if (!dump.stderr().includes('listening on')) throw new Error(`tcpdump did not start: ${dump.stderr()}`);
 
-    const b: Bench = { lab, daemon, pid, probes, clock: new RealClock(), nextSource: 0 };
+    const chosen = daemon.sink.messages().find((m) => m.startsWith('adminalert: Blocking with '));
+    const b: Bench = { lab, daemon, pid, probes, clock: new RealClock(), nextSource: 0, backend };
     // Warm-up (ARP, page cache, JIT), not counted.
     for (const scan of SCANS) await iterate(b, scan);
 
@@ -713,25 +842,27 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
         `Daemon pid ${pid}: bin/portsnare -atcp -audp,`,
     );
     out.push(
-      '  BLOCK_TCP="1" BLOCK_UDP="1" KILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$" KILL_HOSTS_DENY="",',
+      `  BLOCK_TCP="1" BLOCK_UDP="1" BLOCK_BACKEND="${backend}" KILL_ROUTE="${KILL_ROUTE}" KILL_HOSTS_DENY="" ` +
+        'MAX_BLOCKS_PER_MINUTE="0" (no cap),',
     );
-    out.push('  built-in defaults otherwise (STEALTH_TRIGGER_PORTS=3, ADVANCED_PORTS_TCP/UDP=1024).');
+    out.push(
+      '  built-in defaults otherwise (STEALTH_TRIGGER_PORTS=3, ADVANCED_PORTS_TCP/UDP=1024, BLOCK_TIME=0)' +
+        `${backend === 'nft' ? '; KILL_ROUTE is not run with BLOCK_BACKEND="nft"' : ''}.`,
+    );
+    out.push(`  The daemon said: "${chosen ?? 'no "Blocking with" line'}".`);
     out.push(
       `  Each iteration: hping3 -a <fresh source in ${LATENCY_NET}> -c 3 -i u100 <flags> -p ++1 <sensor>; probe ` +
         'arrival = tcpdump',
     );
+    out.push('  -tt --immediate-mode in the sensor namespace (kernel receive time, CLOCK_REALTIME).');
+    const [blockFirst, ...blockRest] = BLOCK_WORDING[backend].lines;
+    out.push(`  Block (--block-backend ${backend}) = arrival at the bench of ${blockFirst}`);
+    out.push(...blockRest.map((l) => `  ${l}`));
     out.push(
-      '  -tt --immediate-mode in the sensor namespace (kernel receive time, CLOCK_REALTIME); block = arrival at ' +
-        'the bench of the',
+      '  (CLOCK_REALTIME, re-anchored to Date.now() before each iteration, sub-ms via performance.now(); the ' +
+        'unix datagram',
     );
-    out.push(
-      '  daemon\'s "has been blocked via dropped route" syslog line (CLOCK_REALTIME, re-anchored to Date.now() ' +
-        'before each',
-    );
-    out.push(
-      '  iteration, sub-ms via performance.now(); the unix datagram adds well under 1 ms). 5 untimed warm-up ' +
-        'iterations first.',
-    );
+    out.push('  adds well under 1 ms). 5 untimed warm-up iterations first.');
     out.push(`  Percentiles are nearest-rank (with 30 samples, p99 is the slowest one).`);
     out.push(
       `  Machine load when the lab was built: load average ${loadBefore.map((l) => fixed(l, 2)).join(' ')}; ` +
@@ -748,7 +879,7 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
     const idleCpuUsed = cpuSeconds(pid, ticks) - idleCpu;
     const idleBusy = machineBusy(idleMachine, machineCpu());
     const idleCounters = await readCounters(daemon, pid);
-    recheckFailures(idle, daemon);
+    recheckFailures(idle, daemon, backend);
     idle.notes.push(
       `Daemon CPU during the phase: ${fixed(idleCpuUsed, 2)} s in ${fixed(idle.wallMs / 1000, 1)} s (whole ` +
         `machine ${idleBusy} busy); counters: ` +
@@ -804,9 +935,14 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
           .join(' ')}.`,
       );
       const route = summarize(await routeCommandMs(lab));
+      const nft = summarize(await nftCommandMs(lab, backend));
       extra.push(
-        `  For scale: \`ip route add blackhole\` alone, spawned from the bench through \`ip netns exec\` in the ` +
-          `sensor namespace: median ${ms(route.median)}, max ${ms(route.max)} (10 runs).`,
+        '  For scale, each alone, spawned from the bench through `ip netns exec` in the sensor namespace (10 runs):',
+      );
+      extra.push(
+        `  \`ip route add blackhole X\`: median ${ms(route.median)}, max ${ms(route.max)}; ` +
+          `\`nft add element inet ${NFT_TABLE} ${NFT_SET4} { X }\`: median ${ms(nft.median)}, max ${ms(nft.max)}` +
+          `${backend === 'classic' ? ' (in a table the bench made: the classic daemon has none)' : ''}.`,
       );
       const sinkFailures = daemon.sink.failures();
       if (sinkFailures.length > 0)
@@ -861,7 +997,8 @@ export async function runLiveBench(opts: BenchOptions, progress: (text: string) 
         `confirmation) + ${ms(alertToBlock)}`,
     );
     out.push(
-      '  from the alert line to the block line (blocked-file check, `ip route add`, log line) (medians).',
+      `  from the alert line to the block line (blocked-file check, ban-store record, ${BLOCK_WORDING[backend].action}, ` +
+        'log line) (medians).',
     );
   }
   out.push(...extra);

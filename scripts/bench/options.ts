@@ -2,6 +2,9 @@
 // BENCH_* environment variables (the command line wins). Measures nothing; validates and documents.
 import { parseArgs } from 'node:util';
 
+export const BLOCK_BACKENDS = ['classic', 'nft', 'both'] as const;
+export type BlockBackend = (typeof BLOCK_BACKENDS)[number];
+
 export interface BenchOptions {
   /** Part 1: packets in the synthetic capture. */
   packets: number;
@@ -19,6 +22,11 @@ export interface BenchOptions {
   contrast: boolean;
   /** Part 2: how long each flood lasts, seconds; null: long enough for the iterations (10-20 s). */
   floodSeconds: number | null;
+  /**
+   * Part 2: the daemon's BLOCK_BACKEND, and so the log line that counts as the block: nftables set,
+   * dropped route (KILL_ROUTE), or the later of the two.
+   */
+  blockBackend: BlockBackend;
   replay: boolean;
   live: boolean;
   /** Part 3: ban store and nftables (add, restart restore), detector memory with many sources. */
@@ -42,6 +50,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --flood-seconds N      length of each flood, at most 60 (default: long enough for the iterations
                          at 1.5x the idle pace, 10-20 s; env BENCH_FLOOD_SECONDS)
   --no-contrast          no extra flood at the highest rate from 32,768 sources (env BENCH_CONTRAST=0)
+  --block-backend B      the daemon's BLOCK_BACKEND in Part 2: classic (KILL_ROUTE = ip route add
+                         blackhole; block = its "blocked via dropped route" line), nft (block = the
+                         "blocked via nftables set" line) or both (block = the later of the two lines)
+                         (default classic, as in earlier reports; env BENCH_BLOCK_BACKEND)
   --no-bans              leave Part 3 out of the full run (env BENCH_BANS=0)
   --help                 this text
 `;
@@ -76,6 +88,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
         'flood-rates': { type: 'string' },
         'flood-seconds': { type: 'string' },
         'no-contrast': { type: 'boolean' },
+        'block-backend': { type: 'string' },
         'no-bans': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -93,6 +106,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     ratesText.trim() === 'none' || ratesText.trim() === ''
       ? []
       : ratesText.split(',').map((r) => count('--flood-rates', r.trim(), 0, 100, 200_000));
+  const backendText = (v['block-backend'] ?? env['BENCH_BLOCK_BACKEND'] ?? '').trim() || 'classic';
+  const blockBackend = BLOCK_BACKENDS.find((name) => name === backendText);
+  if (blockBackend === undefined)
+    throw new UsageError(`--block-backend: "${backendText}" is not one of ${BLOCK_BACKENDS.join(', ')}`);
   return {
     packets: count('--packets', v.packets ?? env['BENCH_PACKETS'], 3_000_000, 1000, 50_000_000),
     runs: count('--runs', v.runs ?? env['BENCH_RUNS'], 3, 1, 100),
@@ -105,6 +122,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       return text === undefined || text === '' ? null : count('--flood-seconds', text, 10, 1, 60);
     })(),
     contrast: !v['no-contrast'] && env['BENCH_CONTRAST'] !== '0',
+    blockBackend,
     replay: only.length === 0 || only[0] === 'replay-only',
     live: only.length === 0 || only[0] === 'live-only',
     bans: only[0] === 'bans-only' || (only.length === 0 && !v['no-bans'] && env['BENCH_BANS'] !== '0'),

@@ -9,18 +9,16 @@ import { canonicalAddress } from '../net/address.ts';
 import { banView, parseDuration, type BlockReply } from '../control/protocol.ts';
 import { MAX_BLOCK_TIME } from '../config/settings.ts';
 import { ErrorCodes, PortsnareError } from '../errors.ts';
-import { askDaemon, openDirect, openSession, reportFailure } from './control-session.ts';
+import { askDaemon, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 import { neverBlockReason } from './never-block.ts';
 
-export async function blockCommand(
+export function blockCommand(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const session = await openSession(cmd, out, err);
-  if (typeof session === 'number') return session;
-  try {
+  return runControlCommand(cmd, out, err, async (session) => {
     const address = canonicalAddress(cmd.positional ?? '');
     if (address === null) {
       throw new PortsnareError(ErrorCodes.USAGE, `not an IP address: ${JSON.stringify(cmd.positional)}`);
@@ -43,31 +41,9 @@ export async function blockCommand(
         throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
       const direct = await openDirect(session, true);
       try {
-        const existing = direct.keeper.get(address);
-        if (existing) reply = { ban: banView(existing), already: true };
-        else {
-          const duration = seconds ?? (session.settings.blockTime > 0 ? session.settings.blockTime : null);
-          const outcome = await direct.keeper.ban({
-            address,
-            host: address,
-            port: 0,
-            mode: 'manual',
-            protocol: 'tcp',
-            ports: [],
-            scanType: 'manual',
-            seconds: duration,
-          });
-          if (!outcome.ok || !outcome.ban) {
-            const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
-            throw new PortsnareError(
-              ErrorCodes.COMMAND_FAILED,
-              failed.length > 0
-                ? `could not block ${address}: ${failed.join('; ')}`
-                : `no backend to block ${address} with`,
-            );
-          }
-          reply = { ban: banView(outcome.ban), already: false };
-        }
+        const duration = seconds ?? (session.settings.blockTime > 0 ? session.settings.blockTime : null);
+        const { ban, already } = await direct.keeper.banByHand(address, duration);
+        reply = { ban: banView(ban), already };
       } finally {
         await direct.close();
       }
@@ -79,7 +55,5 @@ export async function blockCommand(
         : `blocked ${address} (${reply.ban.backends.join(', ')}) ${until}\n`,
     );
     return 0;
-  } catch (e) {
-    return reportFailure(session, e);
-  }
+  });
 }

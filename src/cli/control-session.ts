@@ -136,3 +136,22 @@ export function reportFailure(session: Pick<Session, 'err'>, err: unknown): numb
     return EXIT_NO_PERMISSION;
   return EXIT_FAILURE;
 }
+
+/**
+ * The frame of every control command: read the config (its errors exit 78), run the body, and turn a
+ * thrown failure into its message and exit status.
+ */
+export async function runControlCommand(
+  cmd: ParsedCommandLine,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  body: (session: Session) => Promise<number>,
+): Promise<number> {
+  const session = await openSession(cmd, out, err);
+  if (typeof session === 'number') return session;
+  try {
+    return await body(session);
+  } catch (e) {
+    return reportFailure(session, e);
+  }
+}

@@ -5,17 +5,15 @@
  * touched. Without a daemon, the nft table itself is removed too.
  */
 import type { FlushReply } from '../control/protocol.ts';
-import { askDaemon, openDirect, openSession, reportFailure } from './control-session.ts';
+import { askDaemon, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
-export async function flushCommand(
+export function flushCommand(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const session = await openSession(cmd, out, err);
-  if (typeof session === 'number') return session;
-  try {
+  return runControlCommand(cmd, out, err, async (session) => {
     let reply = (await askDaemon(session, { command: 'flush' })) as FlushReply | null;
     if (reply === null) {
       const direct = await openDirect(session, true);
@@ -28,7 +26,5 @@ export async function flushCommand(
     }
     out.write(`flushed ${reply.lifted} ban(s)\n`);
     return 0;
-  } catch (e) {
-    return reportFailure(session, e);
-  }
+  });
 }

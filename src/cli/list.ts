@@ -4,17 +4,15 @@
  */
 import { banView, type BanView } from '../control/protocol.ts';
 import { formatBanTable } from './ban-table.ts';
-import { askDaemon, openDirect, openSession, reportFailure } from './control-session.ts';
+import { askDaemon, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
-export async function listCommand(
+export function listCommand(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const session = await openSession(cmd, out, err);
-  if (typeof session === 'number') return session;
-  try {
+  return runControlCommand(cmd, out, err, async (session) => {
     let bans = (await askDaemon(session, { command: 'list' })) as BanView[] | null;
     if (bans === null) {
       const direct = await openDirect(session, false);
@@ -23,7 +21,5 @@ export async function listCommand(
     }
     out.write(cmd.options['json'] ? `${JSON.stringify(bans, null, 2)}\n` : formatBanTable(bans));
     return 0;
-  } catch (e) {
-    return reportFailure(session, e);
-  }
+  });
 }

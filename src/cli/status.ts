@@ -6,7 +6,7 @@
 import { banView, type StatusReport } from '../control/protocol.ts';
 import { PORTSNARE_VERSION } from '../version.ts';
 import { formatBanTable } from './ban-table.ts';
-import { askDaemon, EXIT_NOT_RUNNING, openDirect, openSession, reportFailure } from './control-session.ts';
+import { askDaemon, EXIT_NOT_RUNNING, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
 function formatStatus(r: StatusReport): string {
@@ -38,16 +38,14 @@ function formatStatus(r: StatusReport): string {
   return `${lines.join('\n')}\n${formatBanTable(r.bans)}`;
 }
 
-export async function statusCommand(
+export function statusCommand(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const session = await openSession(cmd, out, err);
-  if (typeof session === 'number') return session;
-  const print = (report: StatusReport) =>
-    out.write(cmd.options['json'] ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
-  try {
+  return runControlCommand(cmd, out, err, async (session) => {
+    const print = (report: StatusReport) =>
+      out.write(cmd.options['json'] ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     const reply = (await askDaemon(session, { command: 'status' })) as StatusReport | null;
     if (reply) {
       print(reply);
@@ -70,7 +68,5 @@ export async function statusCommand(
       bans,
     });
     return EXIT_NOT_RUNNING;
-  } catch (e) {
-    return reportFailure(session, e);
-  }
+  });
 }

@@ -7,17 +7,15 @@
 import { canonicalAddress, parseCidr } from '../net/address.ts';
 import { banView, type UnblockReply } from '../control/protocol.ts';
 import { ErrorCodes, PortsnareError } from '../errors.ts';
-import { askDaemon, openDirect, openSession, reportFailure } from './control-session.ts';
+import { askDaemon, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
-export async function unblockCommand(
+export function unblockCommand(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
-  const session = await openSession(cmd, out, err);
-  if (typeof session === 'number') return session;
-  try {
+  return runControlCommand(cmd, out, err, async (session) => {
     const target = cmd.positional ?? '';
     if (canonicalAddress(target) === null && !parseCidr(target).ok) {
       throw new PortsnareError(ErrorCodes.USAGE, `not an address or CIDR block: ${JSON.stringify(target)}`);
@@ -36,7 +34,5 @@ export async function unblockCommand(
     if (!reply.found)
       out.write(`${target}: no ban found (removed from the nft set and hosts.deny if it was there)\n`);
     return 0;
-  } catch (e) {
-    return reportFailure(session, e);
-  }
+  });
 }

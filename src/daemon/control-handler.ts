@@ -51,10 +51,8 @@ export function controlHandler(daemon: Daemon, startedAt: Date): ControlHandler 
             `not an IP address: ${JSON.stringify(request.address)}`,
           );
         }
-        const existing = keeper().get(address);
-        if (existing) return { ban: banView(existing), already: true } satisfies BlockReply;
-        const ban = await daemon.manualBlock(address, request.seconds);
-        return { ban: banView(ban), already: false } satisfies BlockReply;
+        const { ban, already } = await daemon.manualBlock(address, request.seconds);
+        return { ban: banView(ban), already } satisfies BlockReply;
       }
       case 'unblock': {
         const { lifted, found } = await keeper().unblock(request.target);

@@ -275,34 +275,16 @@ export class Daemon {
   }
 
   /** `portsnare block ADDR [--for D]`: blocks by hand (not capped), recorded like any ban. */
-  async manualBlock(address: string, seconds: number | null): Promise<Ban> {
+  async manualBlock(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {
     const keeper = this.#keeper;
     if (!keeper) throw new PortsnareError(ErrorCodes.STARTUP, 'the daemon is still starting');
     const refusal = this.neverBlockReason(address);
     if (refusal !== null)
       throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
-    const duration = seconds ?? (this.settings.blockTime > 0 ? this.settings.blockTime : null);
-    this.#deps.log.log({ kind: 'manualBlock', address, seconds: duration });
-    const outcome = await keeper.ban({
+    return keeper.banByHand(
       address,
-      host: address,
-      port: 0,
-      mode: 'manual',
-      protocol: 'tcp',
-      ports: [],
-      scanType: 'manual',
-      seconds: duration,
-    });
-    if (!outcome.ok || !outcome.ban) {
-      const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
-      throw new PortsnareError(
-        ErrorCodes.COMMAND_FAILED,
-        failed.length > 0
-          ? `could not block ${address}: ${failed.join('; ')}`
-          : `no backend to block ${address} with (BLOCK_BACKEND, KILL_ROUTE, KILL_HOSTS_DENY)`,
-      );
-    }
-    return outcome.ban;
+      seconds ?? (this.settings.blockTime > 0 ? this.settings.blockTime : null),
+    );
   }
 
   /** Chooses the backends, opens the ban store and puts its bans back in force. */

@@ -11,7 +11,7 @@ import { canonicalAddress, cidrContains, parseCidr } from '../net/address.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import type { Ban, BanStore } from '../state/ban-store.ts';
 import { makeBan } from '../state/ban-records.ts';
-import { describeError } from '../errors.ts';
+import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import {
   backendOf,
   type ClassicResponder,
@@ -119,6 +119,38 @@ export class BanKeeper {
     const same = changed.length === planned.length && changed.every((b, i) => b === planned[i]);
     if (!intent || !same) await this.#write(() => this.#deps.store.add(ban), request.address);
     return { ...outcome, ban };
+  }
+
+  /**
+   * `portsnare block ADDR [--for D]`: a ban by hand in every blocking backend (never KILL_RUN_CMD),
+   * logged and recorded like any other. An address already banned is returned as it is. Throws a
+   * PortsnareError saying which backend failed, or that none is configured. The caller has checked
+   * that the address may be blocked at all.
+   */
+  async banByHand(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {
+    const existing = this.#deps.store.get(address);
+    if (existing) return { ban: existing, already: true };
+    this.#deps.log.log({ kind: 'manualBlock', address, seconds });
+    const outcome = await this.ban({
+      address,
+      host: address,
+      port: 0,
+      mode: 'manual',
+      protocol: 'tcp',
+      ports: [],
+      scanType: 'manual',
+      seconds,
+    });
+    if (!outcome.ok || !outcome.ban) {
+      const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
+      throw new PortsnareError(
+        ErrorCodes.COMMAND_FAILED,
+        failed.length > 0
+          ? `could not block ${address}: ${failed.join('; ')}`
+          : `no backend to block ${address} with (BLOCK_BACKEND, KILL_ROUTE, KILL_HOSTS_DENY)`,
+      );
+    }
+    return { ban: outcome.ban, already: false };
   }
 
   /** A store write that must not stop a block: a failure is logged, and false returned. */

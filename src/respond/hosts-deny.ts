@@ -90,49 +90,39 @@ const pendingAdds = new Map<string, { lines: string[]; done: Promise<Set<string>
  * one full rewrite per host.
  */
 export async function addHostsDenyLine(path: string, line: string): Promise<HostsDenyOutcome> {
-  checkLine(line);
-  let batch = pendingAdds.get(path);
-  if (!batch) {
-    const lines: string[] = [];
-    const done = serialised(path, async () => {
-      if (pendingAdds.get(path)?.lines === lines) pendingAdds.delete(path);
-      const added = new Set<string>();
-      await rewrite(path, (current) => {
-        const present = new Set(current.map((l) => l.trim()));
-        const missing: string[] = [];
-        for (const l of lines) {
-          if (present.has(l.trim())) continue;
-          present.add(l.trim());
-          added.add(l.trim());
-          missing.push(l);
-        }
-        return missing.length === 0 ? null : [...current, ...missing];
-      });
-      return added;
-    });
-    batch = { lines, done };
-    pendingAdds.set(path, batch);
-  }
-  batch.lines.push(line);
-  return (await batch.done).has(line.trim()) ? 'added' : 'present';
+  const added = await queueAdds(path, [line]);
+  return added.has(line.trim()) ? 'added' : 'present';
 }
 
 /** Adds each line not already present, in one rewrite; resolves to how many were added. */
 export async function addHostsDenyLines(path: string, lines: readonly string[]): Promise<number> {
+  const added = await queueAdds(path, lines);
+  return new Set(lines.map((l) => l.trim()).filter((l) => added.has(l))).size;
+}
+
+/** Joins the lines to the file's next rewrite; resolves to the (trimmed) lines that rewrite added. */
+function queueAdds(path: string, lines: readonly string[]): Promise<Set<string>> {
   lines.forEach(checkLine);
-  let added = 0;
-  await editHostsDeny(path, (current) => {
-    const present = new Set(current.map((l) => l.trim()));
-    const missing: string[] = [];
-    for (const line of lines) {
-      if (present.has(line.trim())) continue;
-      present.add(line.trim());
-      missing.push(line);
-    }
-    added = missing.length;
-    return missing.length === 0 ? null : [...current, ...missing];
-  });
-  return added;
+  let batch = pendingAdds.get(path);
+  if (!batch) {
+    const queued: string[] = [];
+    const done = serialised(path, async () => {
+      if (pendingAdds.get(path)?.lines === queued) pendingAdds.delete(path);
+      const added = new Set<string>();
+      await rewrite(path, (current) => {
+        const present = new Set(current.map((l) => l.trim()));
+        const missing = queued.filter(
+          (l) => !present.has(l.trim()) && !added.has(l.trim()) && added.add(l.trim()),
+        );
+        return missing.length === 0 ? null : [...current, ...missing];
+      });
+      return added;
+    });
+    batch = { lines: queued, done };
+    pendingAdds.set(path, batch);
+  }
+  for (const line of lines) batch.lines.push(line);
+  return batch.done;
 }
 
 /** Removes every line equal to one of `lines`, in one rewrite; resolves to how many were removed. */

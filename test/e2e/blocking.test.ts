@@ -9,6 +9,7 @@ import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  nftSetElements as setElements,
   PORTSNARE_BIN,
   portsnareCli,
   prepareFiles,
@@ -17,20 +18,10 @@ import {
   startService,
   tcpProbe,
 } from '../helpers/daemon.ts';
-import { createLab, waitFor, type Lab } from '../helpers/netns.ts';
+import { createLab, waitFor } from '../helpers/netns.ts';
 
 const TRAPS = '1,11,143,31337';
 const SERVICE_PORT = 8080;
-
-async function setElements(lab: Lab, set: 'blocked4' | 'blocked6'): Promise<string[]> {
-  const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', 'portsnare', set], {
-    allowFail: true,
-  });
-  if (r.code !== 0) return [];
-  const parsed = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const elems = parsed.nftables.find((o) => o.set)?.set?.elem ?? [];
-  return elems.map((e) => (typeof e === 'string' ? e : String((e as { elem: { val: string } }).elem.val)));
-}
 
 void test('nft backend: scanners banned in nft sets (IPv4, IPv6); status, list, block, unblock, flush on the live daemon; table put back after a flush ruleset', async (t) => {
   const lab = await createLab({ extraHosts: 1 });

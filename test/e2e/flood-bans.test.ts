@@ -20,23 +20,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { portsnareCli, prepareFiles, readText, startDaemon, type RunningDaemon } from '../helpers/daemon.ts';
+import {
+  nftSetElements as setElements,
+  portsnareCli,
+  prepareFiles,
+  readText,
+  startDaemon,
+  type RunningDaemon,
+} from '../helpers/daemon.ts';
 import { isSpoofSpace, macOf, playPcap, spoofedSource, writeSynPcap, type Syn } from '../helpers/flood.ts';
 import { createLab, waitFor, type Lab } from '../helpers/netns.ts';
 
 const TRAPS = [1, 11, 15, 79, 111, 143, 540, 635, 1080, 12345];
 const ROUTE = '/usr/sbin/ip route add blackhole $TARGET$';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-async function setElements(lab: Lab, set: 'blocked4' | 'blocked6'): Promise<string[]> {
-  const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', 'portsnare', set], {
-    allowFail: true,
-  });
-  if (r.code !== 0) return [];
-  const parsed = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const elems = parsed.nftables.find((o) => o.set)?.set?.elem ?? [];
-  return elems.map((e) => (typeof e === 'string' ? e : String((e as { elem: { val: string } }).elem.val)));
-}
 
 async function blackholes(lab: Lab): Promise<string[]> {
   const r = await lab.exec(lab.sensor, ['ip', 'route', 'show', 'type', 'blackhole']);

@@ -169,3 +169,14 @@ export function portsnareCli(lab: Lab, files: DaemonFiles, args: string[]) {
     timeoutMs: 60_000,
   });
 }
+
+/** The addresses in one of portsnare's nft sets in the sensor namespace ([] if the table is gone). */
+export async function nftSetElements(lab: Lab, set: 'blocked4' | 'blocked6'): Promise<string[]> {
+  const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', 'portsnare', set], {
+    allowFail: true,
+  });
+  if (r.code !== 0) return [];
+  const parsed = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
+  const elems = parsed.nftables.find((o) => o.set)?.set?.elem ?? [];
+  return elems.map((e) => (typeof e === 'string' ? e : String((e as { elem: { val: string } }).elem.val)));
+}
