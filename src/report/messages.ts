@@ -71,6 +71,7 @@ export type LogMessage =
   | { kind: 'refusedBlock'; address: string; reason: string; intervalSeconds: number }
   | { kind: 'blockBackend'; backends: string; setting: string; why: string }
   | { kind: 'banLifted'; address: string; reason: 'expired' | 'unblocked' | 'flushed'; backends: string }
+  | { kind: 'bansLiftedMore'; count: number; reason: 'expired' | 'unblocked' | 'flushed' }
   | { kind: 'unblockFailed'; address: string; backend: string; reason: string }
   | { kind: 'manualBlock'; address: string; seconds: number | null }
   | { kind: 'bansRestored'; count: number; dir: string; ms: number; routesRerun: boolean }
@@ -82,6 +83,12 @@ export type LogMessage =
   | { kind: 'controlError'; reason: string };
 
 export type LogKind = LogMessage['kind'];
+
+const LIFT_REASON = {
+  expired: 'ban expired',
+  unblocked: 'unblocked on request',
+  flushed: 'all bans flushed',
+} as const;
 
 type Formatters = { [K in LogKind]: (m: Extract<LogMessage, { kind: K }>) => string };
 
@@ -175,7 +182,9 @@ const formatters: Formatters = {
   blockBackend: (m) =>
     `adminalert: Blocking with ${m.backends} (BLOCK_BACKEND=${m.setting})${m.why ? `: ${m.why}` : ''}`,
   banLifted: (m) =>
-    `attackalert: Host ${m.address} has been unblocked (${m.reason === 'expired' ? 'ban expired' : m.reason === 'unblocked' ? 'unblocked on request' : 'all bans flushed'}): ${m.backends || 'nothing to undo'}`,
+    `attackalert: Host ${m.address} has been unblocked (${LIFT_REASON[m.reason]}): ${m.backends || 'nothing to undo'}`,
+  bansLiftedMore: (m) =>
+    `attackalert: ${m.count} more host(s) have been unblocked (${LIFT_REASON[m.reason]})`,
   unblockFailed: (m) =>
     `adminalert: ERROR: could not unblock host ${m.address} from ${m.backend}: ${m.reason}`,
   manualBlock: (m) =>

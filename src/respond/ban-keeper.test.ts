@@ -7,7 +7,7 @@ import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { BanStore } from '../state/ban-store.ts';
 import { makeBan } from '../state/ban-records.ts';
-import { BanKeeper, type BanRequest } from './ban-keeper.ts';
+import { BanKeeper, LIFT_LINES_PER_BATCH, type BanRequest } from './ban-keeper.ts';
 import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
 
 /** A responder that succeeds or fails as told and records what it was asked. */
@@ -221,4 +221,14 @@ test('restore puts back what has time left (with what is left), then lifts what 
   ]);
   assert.equal(store.size, 2);
   await store.close();
+});
+
+test('a mass lift logs a line per host up to a limit, then one line for the rest', async () => {
+  const { keeper, lines, store } = await setup();
+  for (let i = 0; i < LIFT_LINES_PER_BATCH + 5; i++) await keeper.ban(request(`198.51.100.${i}`));
+  lines.length = 0;
+  assert.equal((await keeper.flush()).length, LIFT_LINES_PER_BATCH + 5);
+  assert.equal(lines.length, LIFT_LINES_PER_BATCH + 1);
+  assert.equal(lines.at(-1), 'attackalert: 5 more host(s) have been unblocked (all bans flushed)');
+  assert.equal(store.size, 0);
 });

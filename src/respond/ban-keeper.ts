@@ -22,6 +22,9 @@ import {
 
 export type LiftReason = 'expired' | 'unblocked' | 'flushed';
 
+/** Bans lifted together get a line each up to this many, then one line for the rest. */
+export const LIFT_LINES_PER_BATCH = 100;
+
 export interface BanRequest extends ResponseRequest {
   /** Ports that made the decision (a few). */
   ports: number[];
@@ -175,9 +178,14 @@ export class BanKeeper {
     for (const b of mine) this.#lifting.add(b.address);
     try {
       const undone = await this.#deps.responder.lift(mine.map(liftTarget));
-      for (const b of mine) {
+      // One line per host, up to a point: a mass expiry or a flush of a million bans says the rest
+      // in one line instead of flooding syslog (whose queue would drop lines anyway).
+      for (const b of mine.slice(0, LIFT_LINES_PER_BATCH)) {
         const done = undone.get(b.address) ?? [];
         this.#deps.log.log({ kind: 'banLifted', address: b.address, reason, backends: done.join(', ') });
+      }
+      if (mine.length > LIFT_LINES_PER_BATCH) {
+        this.#deps.log.log({ kind: 'bansLiftedMore', count: mine.length - LIFT_LINES_PER_BATCH, reason });
       }
       await Promise.all(mine.map((b) => this.#deps.store.remove(b.address)));
       await this.#deps.onLifted?.(mine.map((b) => b.address));
