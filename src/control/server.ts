@@ -34,7 +34,12 @@ export class ControlServer {
     this.#server = server;
   }
 
-  static async listen(path: string, handle: ControlHandler): Promise<ControlServer> {
+  /** `onError`: the listening socket failed after it was open (say, out of file descriptors). */
+  static async listen(
+    path: string,
+    handle: ControlHandler,
+    onError: (err: Error) => void = () => undefined,
+  ): Promise<ControlServer> {
     if (await answering(path)) {
       throw new PortsnareError(ErrorCodes.STARTUP, `another portsnare answers on ${path}`);
     }
@@ -56,6 +61,7 @@ export class ControlServer {
     } finally {
       process.umask(previous);
     }
+    server.on('error', onError);
     await chmod(path, 0o600);
     server.unref();
     return control;

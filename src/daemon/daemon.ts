@@ -257,6 +257,7 @@ export class Daemon {
       this.#control = await ControlServer.listen(
         join(settings.stateDir, SOCKET_NAME),
         controlHandler(this, new Date()),
+        (err) => log.log({ kind: 'controlError', reason: describeError(err) }),
       );
       log.log({ kind: 'controlListening', path: this.#control.path });
     }

@@ -167,6 +167,13 @@ void test('nft backend: scanners banned in nft sets (IPv4, IPv6); status, list, 
   assert.deepEqual(await setElements(lab, 'blocked4'), []);
   assert.deepEqual(await setElements(lab, 'blocked6'), []);
   assert.match((await portsnareCli(lab, files, ['list'])).stdout, /^No bans\.$/m);
+
+  // The socket vanishes while the daemon runs: the commands refuse to become a second writer.
+  await rm(join(files.stateDir, 'portsnare.sock'));
+  const orphan = await portsnareCli(lab, files, ['block', '198.51.100.9']);
+  assert.equal(orphan.code, 1);
+  assert.match(orphan.stderr, /the daemon \(pid \d+\) runs but does not answer on .*portsnare\.sock/);
+  assert.deepEqual(await setElements(lab, 'blocked4'), []);
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 
   // With the daemon stopped, the commands act on the store directly and say the daemon is not running.
