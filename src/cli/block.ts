@@ -39,7 +39,7 @@ export function blockCommand(
       const refusal = await neverBlockReason(session.settings, address);
       if (refusal)
         throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
-      const direct = await openDirect(session, true);
+      const direct = await openDirect(session, 'block');
       try {
         const duration = seconds ?? (session.settings.blockTime > 0 ? session.settings.blockTime : null);
         const { ban, already } = await direct.keeper.banByHand(address, duration);

@@ -83,7 +83,13 @@ export interface DirectAccess {
  * Opens the ban store (and, with `backends`, the blocking backends as BLOCK_BACKEND says) for
  * direct action; lifted and added bans are logged to syslog as the daemon would.
  */
-export async function openDirect(session: Session, backends: boolean): Promise<DirectAccess> {
+/**
+ * `read`: the store only. `lift`: also the backends, without creating our nft table (there is
+ * nothing to lift from a table that is not there). `block`: the backends, table created if needed.
+ */
+export type DirectUse = 'read' | 'lift' | 'block';
+
+export async function openDirect(session: Session, use: DirectUse): Promise<DirectAccess> {
   const { settings } = session;
   const pid = await livePid(settings.stateDir);
   if (pid !== null) {
@@ -96,9 +102,10 @@ export async function openDirect(session: Session, backends: boolean): Promise<D
     ident: settings.syslogIdent,
     syslog: new SyslogWriter(settings.syslogSocket),
   });
-  const resolved = backends
-    ? await resolveBlockBackend(settings.blockBackend)
-    : { nft: null, classic: true, description: '', why: '' };
+  const resolved =
+    use !== 'read'
+      ? await resolveBlockBackend(settings.blockBackend, use === 'lift')
+      : { nft: null, classic: true, description: '', why: '' };
   const store = await BanStore.open(join(settings.stateDir, 'bans'), { dropExpired: false });
   const responder = new ClassicResponder({
     settings: () => settings,

@@ -16,7 +16,7 @@ export function flushCommand(
   return runControlCommand(cmd, out, err, async (session) => {
     let reply = (await askDaemon(session, { command: 'flush' })) as FlushReply | null;
     if (reply === null) {
-      const direct = await openDirect(session, true);
+      const direct = await openDirect(session, 'lift');
       try {
         reply = { lifted: (await direct.keeper.flush()).length };
         await direct.nft?.flush();

@@ -15,7 +15,7 @@ export function listCommand(
   return runControlCommand(cmd, out, err, async (session) => {
     let bans = (await askDaemon(session, { command: 'list' })) as BanView[] | null;
     if (bans === null) {
-      const direct = await openDirect(session, false);
+      const direct = await openDirect(session, 'read');
       bans = direct.keeper.list().map(banView);
       await direct.close();
     }

@@ -51,7 +51,7 @@ export function statusCommand(
       print(reply);
       return 0;
     }
-    const direct = await openDirect(session, false);
+    const direct = await openDirect(session, 'read');
     const bans = direct.keeper.list().map(banView);
     await direct.close();
     print({

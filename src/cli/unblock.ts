@@ -22,7 +22,7 @@ export function unblockCommand(
     }
     let reply = (await askDaemon(session, { command: 'unblock', target })) as UnblockReply | null;
     if (reply === null) {
-      const direct = await openDirect(session, true);
+      const direct = await openDirect(session, 'lift');
       try {
         const { lifted, found } = await direct.keeper.unblock(target);
         reply = { lifted: lifted.map(banView), found };

@@ -20,8 +20,14 @@ export interface ResolvedBackend {
   why: string;
 }
 
+/**
+ * `defer`: nothing blocks by itself (no BLOCK_x is 1), so the table is only checked now and created
+ * at the first ban (a manual block, or a stored ban put back), leaving a log-only host's ruleset as
+ * it was.
+ */
 export async function resolveBlockBackend(
   setting: BlockBackendSetting,
+  defer = false,
   makeNft: () => NftResponder = () => new NftResponder(),
 ): Promise<ResolvedBackend> {
   const classicOnly: ResolvedBackend = {
@@ -36,7 +42,7 @@ export async function resolveBlockBackend(
   // Creating the table is the test: it is one fast write. (`nft list tables` would do, but nft 1.0.6
   // loads every set element to list anything: 30 s with a million bans from the last run.)
   try {
-    await nft.ensureTable();
+    await (defer ? nft.deferTable() : nft.ensureTable());
   } catch (err) {
     failure =
       err instanceof FirewallError && err.exitCode === null
@@ -57,7 +63,12 @@ export async function resolveBlockBackend(
     description: both
       ? `nftables (inet ${nft.table}) and KILL_HOSTS_DENY/KILL_ROUTE`
       : `nftables (inet ${nft.table})`,
-    why: setting === 'auto' ? 'nft works here' : '',
+    why: [
+      setting === 'auto' && 'nft works here',
+      defer && 'the table is made at the first ban (no BLOCK_x is 1)',
+    ]
+      .filter(Boolean)
+      .join('; '),
   };
 }
 

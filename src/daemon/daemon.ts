@@ -292,7 +292,9 @@ export class Daemon {
   async #openBans(): Promise<void> {
     const { log } = this.#deps;
     const settings = this.settings;
-    const choose = this.#deps.backend ?? ((s: Settings) => resolveBlockBackend(s.blockBackend));
+    const choose =
+      this.#deps.backend ??
+      ((s: Settings) => resolveBlockBackend(s.blockBackend, s.blockTcp !== 1 && s.blockUdp !== 1));
     this.#backend = await choose(settings);
     log.log({
       kind: 'blockBackend',
@@ -364,6 +366,7 @@ export class Daemon {
     if (nft && store) {
       this.#watchdog = watchTable(nft, {
         intervalMs: this.#timings.watchdogMs,
+        active: () => nft.tableCreated,
         currentBans: () => {
           const now = Date.now();
           const bans = [];

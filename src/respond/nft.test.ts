@@ -289,6 +289,41 @@ void test('isInstalled reads the chain as JSON: table, hook, priority and both r
   ]);
 });
 
+void test('deferTable: only checks (nft -c), then the first block() makes the table once; lifting needs no table', async () => {
+  const nft = fakeNft((argv) => (argv.includes('installed') ? MISSING : OK));
+  const responder = new NftResponder({ run: nft.run });
+  await responder.deferTable();
+  assert.deepEqual(
+    nft.calls.map((c) => c.argv.join(' ')),
+    ['nft -c -f -'],
+  );
+  assert.match(nft.calls[0]?.input ?? '', /^add table inet portsnare\n/);
+  assert.equal(responder.tableCreated, false);
+  // Nothing to lift from a table that is not there: only the cheap marker check runs.
+  await responder.unblock(['192.0.2.1']);
+  await responder.flushSets();
+  assert.deepEqual(
+    nft.calls.slice(1).map((c) => c.argv.join(' ')),
+    ['nft -j list set inet portsnare installed', 'nft -j list set inet portsnare installed'],
+  );
+  // Two bans at once: one table creation, then one element batch.
+  nft.calls.length = 0;
+  await Promise.all([
+    responder.block([{ address: '192.0.2.1' }]),
+    responder.block([{ address: '192.0.2.2' }]),
+  ]);
+  assert.deepEqual(
+    nft.calls.map((c) => c.input?.split('\n')[0]),
+    ['add table inet portsnare', 'add element inet portsnare blocked4 { 192.0.2.1, 192.0.2.2 }'],
+  );
+  assert.equal(responder.tableCreated, true);
+  // A failing check is the caller's error: nft cannot be used.
+  const broken = new NftResponder({
+    run: fakeNft(() => ({ code: 1, stdout: '', stderr: 'Error: Operation not permitted\n' })).run,
+  });
+  await assert.rejects(broken.deferTable(), { name: 'FirewallError', command: 'nft -c -f -' });
+});
+
 void test('isPresent lists only the one-element marker set (cheap with a million bans)', async () => {
   const nft = fakeNft(() => MISSING);
   assert.equal(await new NftResponder({ run: nft.run }).isPresent(), false);

@@ -215,6 +215,11 @@ export class NftResponder {
   private readonly batchDelayMs: number;
   private tail: Promise<unknown> = Promise.resolve();
   private openBatch: OpenBatch | undefined;
+  /** deferTable(): the table is created by the first block(), not before. */
+  private deferred = false;
+  private ensuring: Promise<void> | undefined;
+  /** ensureTable() succeeded at least once in this process. */
+  private created = false;
 
   constructor(opts: NftResponderOptions = {}) {
     this.nft = opts.nft ?? 'nft';
@@ -229,24 +234,55 @@ export class NftResponder {
     }
   }
 
+  /** The one transaction that creates what is missing of the table and resets the chain. */
+  private tableScript(): string {
+    const t = `inet ${this.table}`;
+    return (
+      [
+        `add table ${t}`,
+        `add set ${t} ${SETS[4]} { type ipv4_addr; flags timeout; }`,
+        `add set ${t} ${SETS[6]} { type ipv6_addr; flags timeout; }`,
+        `add set ${t} ${MARKER} { type inet_service; }`,
+        `add element ${t} ${MARKER} { 1 }`,
+        `add chain ${t} ${CHAIN} { type filter hook prerouting priority -300; policy accept; }`,
+        `flush chain ${t} ${CHAIN}`,
+        `add rule ${t} ${CHAIN} ip saddr @${SETS[4]} drop`,
+        `add rule ${t} ${CHAIN} ip6 saddr @${SETS[6]} drop`,
+      ].join('\n') + '\n'
+    );
+  }
+
   /** Creates what is missing of the table, sets and chain, and resets the chain to its two rules. */
   ensureTable(): Promise<void> {
-    const t = `inet ${this.table}`;
-    return this.enqueue(() =>
-      this.write(
-        [
-          `add table ${t}`,
-          `add set ${t} ${SETS[4]} { type ipv4_addr; flags timeout; }`,
-          `add set ${t} ${SETS[6]} { type ipv6_addr; flags timeout; }`,
-          `add set ${t} ${MARKER} { type inet_service; }`,
-          `add element ${t} ${MARKER} { 1 }`,
-          `add chain ${t} ${CHAIN} { type filter hook prerouting priority -300; policy accept; }`,
-          `flush chain ${t} ${CHAIN}`,
-          `add rule ${t} ${CHAIN} ip saddr @${SETS[4]} drop`,
-          `add rule ${t} ${CHAIN} ip6 saddr @${SETS[6]} drop`,
-        ].join('\n') + '\n',
-      ),
-    );
+    return this.enqueue(async () => {
+      await this.write(this.tableScript());
+      this.created = true;
+    });
+  }
+
+  /** Whether ensureTable() has run here (so the table is ours to watch). */
+  get tableCreated(): boolean {
+    return this.created;
+  }
+
+  /**
+   * Checks that ensureTable() would succeed (`nft --check`: nothing changes) and defers the table to
+   * the first block(): a daemon that only logs leaves the ruleset as it found it.
+   */
+  async deferTable(): Promise<void> {
+    await this.enqueue(async () => {
+      const result = await this.exec([this.nft, '-c', '-f', '-'], this.tableScript());
+      if (result.code !== 0) {
+        throw new FirewallError(`${this.nft} -c -f -`, result.code, result.stderr, this.tableScript());
+      }
+    });
+    this.deferred = true;
+  }
+
+  /** With deferTable(): the table, made once, before the first ban. */
+  private tableReady(): Promise<void> {
+    this.ensuring ??= this.ensureTable().finally(() => (this.ensuring = undefined));
+    return this.ensuring;
   }
 
   /**
@@ -280,6 +316,8 @@ export class NftResponder {
   async block(bans: NftBan[]): Promise<void> {
     const valid = bans.map(validBan);
     if (valid.length === 0) return;
+    // Only a deferred table costs an await here: otherwise calls keep their order synchronously.
+    if (this.deferred && !this.created) await this.tableReady();
     let batch = this.openBatch;
     if (!batch) {
       const elements = new Map<string, string>();
@@ -301,6 +339,7 @@ export class NftResponder {
   async unblock(addresses: string[]): Promise<void> {
     const unique = new Map(addresses.map(validAddress).map((a) => [a, a]));
     if (unique.size === 0) return;
+    if (this.deferred && !this.created && !(await this.isPresent())) return; // no table: nothing to lift
     // `delete element` fails on an absent element (nft 1.0.6 has no `destroy`): adding each one
     // first, in the same transaction, makes the delete always succeed.
     const script = this.elementStatements('add', unique) + this.elementStatements('delete', unique);
@@ -324,7 +363,8 @@ export class NftResponder {
   }
 
   /** Empties both sets (every ban in our table), keeping the table and its rules. */
-  flushSets(): Promise<void> {
+  async flushSets(): Promise<void> {
+    if (this.deferred && !this.created && !(await this.isPresent())) return;
     const t = `inet ${this.table}`;
     return this.enqueue(() => this.write(`flush set ${t} ${SETS[4]}\nflush set ${t} ${SETS[6]}\n`));
   }
@@ -393,6 +433,8 @@ function listedBan(element: unknown): NftListedBan {
 export interface WatchTableOptions {
   /** How often to check. */
   intervalMs: number;
+  /** Checks are skipped while this says false (a deferred table not made yet). Default: always. */
+  active?: () => boolean;
   /** The bans to put back when the table has vanished, timeouts as what is left of them. */
   currentBans: () => NftBan[];
   /** Called after a restore with the number of bans put back. */
@@ -416,6 +458,7 @@ export function watchTable(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const check = async () => {
+    if (opts.active && !opts.active()) return;
     if (await responder.isPresent()) return;
     await responder.ensureTable();
     const bans = opts.currentBans();

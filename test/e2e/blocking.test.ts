@@ -276,3 +276,39 @@ void test('a new address or default gateway is noticed within seconds and never 
   assert.deepEqual(await setElements(lab, 'blocked4'), []);
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
+
+void test('a log-only daemon (no BLOCK_x=1) leaves the ruleset as it was until the first ban by hand', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({
+    TCP_PORTS: TRAPS,
+    UDP_PORTS: '9',
+    BLOCK_TCP: '0',
+    BLOCK_BACKEND: 'auto',
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => daemon.cleanup());
+  const { sink } = daemon;
+  assert.ok(
+    sink
+      .messages()
+      .includes(
+        'adminalert: Blocking with nftables (inet portsnare) (BLOCK_BACKEND=auto): nft works here; the table is made at the first ban (no BLOCK_x is 1)',
+      ),
+    sink.messages().join('\n'),
+  );
+  const tables = async () => (await lab.exec(lab.sensor, ['nft', 'list', 'tables'])).stdout.trim();
+  assert.equal(await tables(), '');
+  // A scan is logged (1.2's log-only line) and blocks nothing.
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 11);
+  await sink.waitForMessage('attackalert: Ignoring TCP response per configuration file setting.');
+  assert.equal(await tables(), '');
+  assert.equal((await portsnareCli(lab, files, ['unblock', lab.scanner.ipv4])).code, 0);
+  assert.equal(await tables(), '', 'an unblock does not create the table either');
+  // The first ban by hand makes the table.
+  const block = await portsnareCli(lab, files, ['block', '198.51.100.20', '--for', '10m']);
+  assert.equal(block.code, 0, block.stderr);
+  assert.equal(await tables(), 'table inet portsnare');
+  assert.deepEqual(await setElements(lab, 'blocked4'), ['198.51.100.20']);
+  assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+});
