@@ -40,6 +40,7 @@ async function config(dir: string, lines: string[]): Promise<string> {
       'BLOCK_TCP="1"',
       'BLOCK_UDP="1"',
       'KILL_ROUTE="/sbin/iptables -I INPUT -s $TARGET$ -j DROP"',
+      ...(lines.some((l) => l.startsWith('BLOCK_BACKEND=')) ? [] : ['BLOCK_BACKEND="classic"']),
       ...lines,
     ].join('\n') + '\n',
   );
@@ -101,7 +102,8 @@ test('a scanner in a capture: logged, blocked on its third port, recorded; spoof
     '2001:db8::1',
   ]);
   const lines = out.split('\n').filter((l) => l !== '' && !l.startsWith('# startup'));
-  assert.deepEqual(lines.slice(1, 6), [
+  assert.equal(lines[1], '# blocking as BLOCK_BACKEND=classic would; nothing is run');
+  assert.deepEqual(lines.slice(2, 7), [
     'Nov 23 01:16:19 attackalert: TCP SYN/Normal scan from host: 203.0.113.9/203.0.113.9 to TCP port: 15',
     'Nov 23 01:16:19 attackalert: Host 203.0.113.9 has been blocked via wrappers with string: "ALL: 203.0.113.9 : DENY"',
     'Nov 23 01:16:19 attackalert: Host 203.0.113.9 has been blocked via dropped route using command: "/sbin/iptables -I INPUT -s 203.0.113.9 -j DROP"',
@@ -151,4 +153,32 @@ test('real nmap captures give 1.2 texts (first probe acts, as 1.2, with STEALTH_
   }
   const ack = await replay([join(FIXTURES, 'ipv4-nmap-sA.pcap'), '--config', conf, '-atcp', '-audp']);
   assert.ok(!ack.includes('attackalert'), 'an ACK scan is no hit, as in 1.2');
+});
+
+test('replay shows the nftables backend as the daemon would use it, with BLOCK_TIME', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-replay-'));
+  const conf = await config(dir, ['BLOCK_BACKEND="nft"', 'BLOCK_TIME="600"']);
+  let t = Date.UTC(2026, 10, 23, 1, 16, 19) * 1000;
+  const packets = [1, 11, 15].map((port) => ({
+    timestampUs: (t += 1000),
+    data: buildTcp({
+      family: 4,
+      source: '203.0.113.9',
+      destination: '192.0.2.1',
+      sourcePort: 40000,
+      destinationPort: port,
+      flags: 0x02,
+    }),
+  }));
+  const pcap = join(dir, 'scan.pcap');
+  await writeFile(pcap, writePcap(LinkType.ETHERNET, packets));
+  const out = await replay([pcap, '--config', conf, '-stcp', '--local', '192.0.2.1']);
+  assert.ok(out.includes('# blocking as BLOCK_BACKEND=nft would; nothing is run\n'), out);
+  assert.ok(
+    out.includes(
+      'attackalert: Host 203.0.113.9 has been blocked via nftables set: inet portsnare blocked4 for 600 s\n',
+    ),
+    out,
+  );
+  assert.ok(!out.includes('dropped route'), 'KILL_ROUTE is not what nft does');
 });

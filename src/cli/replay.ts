@@ -75,11 +75,20 @@ export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.Writable
       stealthWindowMs: settings.stealthTriggerWindow * 1000,
     },
   );
+  // BLOCK_BACKEND as the daemon would use it; `auto` is shown as nft (what it picks where nft
+  // works). Nothing is run: the nft stand-in only says yes.
+  const viaNft = settings.blockBackend !== 'classic';
+  const dryNft = { table: 'portsnare', block: () => Promise.resolve(), unblock: () => Promise.resolve() };
+  out.write(
+    `# blocking as BLOCK_BACKEND=${settings.blockBackend}${settings.blockBackend === 'auto' ? ' (shown as nft)' : ''} would; nothing is run\n`,
+  );
   const responder = new ClassicResponder({
     settings: () => settings,
     log,
     run: () => Promise.resolve({ ok: true }),
     addHostsDenyLine: () => Promise.resolve('added'),
+    nft: viaNft ? dryNft : null,
+    classic: settings.blockBackend === 'classic' || settings.blockBackend === 'both',
   });
   const localSet = new CidrSet();
   for (const address of locals) localSet.addAddress(address);
@@ -109,6 +118,7 @@ export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.Writable
         port: event.port,
         mode: event.mode,
         protocol: event.protocol,
+        timeoutSeconds: settings.blockTime > 0 ? settings.blockTime : null,
       });
       blocked.set(
         event.source,

@@ -9,7 +9,10 @@ import { formatBanTable } from './ban-table.ts';
 import { askDaemon, EXIT_NOT_RUNNING, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
-function formatStatus(r: StatusReport): string {
+/** The table of `status` shows the newest bans only; `list` and `--json` show all. */
+export const STATUS_ROWS = 50;
+
+export function formatStatus(r: StatusReport): string {
   const lines = [
     r.running
       ? `portsnare ${r.version}: running, pid ${r.pid ?? '?'}, since ${r.startedAt ?? '?'}`
@@ -35,7 +38,12 @@ function formatStatus(r: StatusReport): string {
     );
   }
   lines.push('Bans:');
-  return `${lines.join('\n')}\n${formatBanTable(r.bans)}`;
+  if (r.bans.length <= STATUS_ROWS) return `${lines.join('\n')}\n${formatBanTable(r.bans)}`;
+  const hidden = r.bans.length - STATUS_ROWS;
+  return (
+    `${lines.join('\n')}\n${formatBanTable(r.bans.slice(hidden))}` +
+    `(${hidden} older ban(s) not shown, ${r.bans.length} in all: \`portsnare list\` shows every one)\n`
+  );
 }
 
 export function statusCommand(
