@@ -7,7 +7,7 @@ import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { BanStore } from '../state/ban-store.ts';
 import { makeBan } from '../state/ban-records.ts';
-import { BanKeeper, LIFT_LINES_PER_BATCH, type BanRequest } from './ban-keeper.ts';
+import { BanKeeper, LIFT_LINES_PER_BATCH, PENDING, type BanRequest } from './ban-keeper.ts';
 import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
 
 /** A responder that succeeds or fails as told and records what it was asked. */
@@ -106,7 +106,12 @@ test('the ban is on disk before any backend is touched (a crash mid-response can
   });
   const keeper = new BanKeeper({ store, responder, log: { log: () => undefined, close: () => undefined } });
   await keeper.ban(request('192.0.2.1'));
-  assert.deepEqual(storedWhenResponding, ['nft', 'hosts.deny', 'route']);
+  assert.deepEqual(storedWhenResponding, ['nft', 'hosts.deny', 'route', PENDING]);
+  assert.deepEqual(
+    store.get('192.0.2.1')?.backends,
+    ['nft', 'hosts.deny', 'route'],
+    'settled after the response',
+  );
   await store.close();
 });
 
@@ -231,4 +236,32 @@ test('a mass lift logs a line per host up to a limit, then one line for the rest
   assert.equal(lines.length, LIFT_LINES_PER_BATCH + 1);
   assert.equal(lines.at(-1), 'attackalert: 5 more host(s) have been unblocked (all bans flushed)');
   assert.equal(store.size, 0);
+});
+
+test('a ban a crash cut off mid-response is put back in every planned backend, its route redone, its record settled', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
+  const before = await BanStore.open(dir, { now: () => 0 });
+  await before.addMany([
+    makeBan('192.0.2.1', 0, null, [1], 'Connect', 'tcp', ['hosts.deny', 'route']),
+    makeBan('192.0.2.2', 0, null, [2], 'Connect', 'tcp', ['hosts.deny', 'route', PENDING]),
+  ]);
+  await before.close();
+  const store = await BanStore.open(dir, { now: () => 1000, dropExpired: false });
+  const responder = fakeResponder();
+  const keeper = new BanKeeper({
+    store,
+    responder,
+    log: { log: () => undefined, close: () => undefined },
+    now: () => 1000,
+  });
+  assert.equal(await keeper.restore(false), 2);
+  assert.deepEqual(
+    responder.calls.reapply.map((r) => [r.bans.map((b) => b.address), r.routes]),
+    [
+      [['192.0.2.1'], false],
+      [['192.0.2.2'], true],
+    ],
+  );
+  assert.deepEqual(store.get('192.0.2.2')?.backends, ['hosts.deny', 'route']);
+  await store.close();
 });

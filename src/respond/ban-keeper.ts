@@ -22,6 +22,12 @@ import {
 
 export type LiftReason = 'expired' | 'unblocked' | 'flushed';
 
+/**
+ * Marks a record written before its response ran. The record written after the response does not
+ * have it, so a ban that still has it at the next start was cut off by a crash mid-response.
+ */
+export const PENDING = 'pending';
+
 /** Bans lifted together get a line each up to this many, then one line for the rest. */
 export const LIFT_LINES_PER_BATCH = 100;
 
@@ -47,6 +53,10 @@ export interface BanKeeperDeps {
 export interface BanOutcome extends ResponseOutcome {
   /** The stored ban, or null when nothing was blocked (log-only, or a failure). */
   ban: Ban | null;
+}
+
+function secondsLeft(ban: Ban, now: number): number | null {
+  return ban.expires === null ? null : Math.max(1, Math.ceil((ban.expires - now) / 1000));
 }
 
 function liftTarget(ban: Ban): LiftTarget {
@@ -104,7 +114,9 @@ export class BanKeeper {
         backends,
       );
     let intent = planned.length > 0;
-    if (intent) intent = await this.#write(() => this.#deps.store.add(record(planned)), request.address);
+    if (intent) {
+      intent = await this.#write(() => this.#deps.store.add(record([...planned, PENDING])), request.address);
+    }
     const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
     const changed = outcome.actions.filter((a) => a.ok && !a.alreadyThere).map((a) => backendOf(a.key));
     if (!outcome.ok) {
@@ -119,8 +131,7 @@ export class BanKeeper {
     }
     if (changed.length === 0 && !intent) return { ...outcome, ban: null };
     const ban = record(changed);
-    const same = changed.length === planned.length && changed.every((b, i) => b === planned[i]);
-    if (!intent || !same) await this.#write(() => this.#deps.store.add(ban), request.address);
+    await this.#write(() => this.#deps.store.add(ban), request.address);
     return { ...outcome, ban };
   }
 
@@ -236,20 +247,40 @@ export class BanKeeper {
   /**
    * After a start: puts every stored ban that has time left back into its backends (KILL_ROUTE only
    * when `rerunRoutes`, i.e. the host rebooted since the bans were made), then lifts the ones whose
-   * time passed while nobody ran. Returns how many were put back.
+   * time passed while nobody ran. A ban whose response a crash cut off (still PENDING) is put back
+   * in all its planned backends, its route redone (UNKILL_ROUTE, then KILL_ROUTE), and its record
+   * settled. Returns how many were put back.
    */
   async restore(rerunRoutes: boolean): Promise<number> {
     const now = this.#now();
-    const live: (LiftTarget & { secondsLeft: number | null })[] = [];
+    const settled: (LiftTarget & { secondsLeft: number | null })[] = [];
+    const cutOff: Ban[] = [];
     for (const ban of this.#deps.store.all()) {
       if (ban.expires !== null && ban.expires <= now) continue;
-      live.push({
-        ...liftTarget(ban),
-        secondsLeft: ban.expires === null ? null : Math.max(1, Math.ceil((ban.expires - now) / 1000)),
-      });
+      if (ban.backends.includes(PENDING)) cutOff.push(ban);
+      else settled.push({ ...liftTarget(ban), secondsLeft: secondsLeft(ban, now) });
     }
-    await this.#deps.responder.reapply(live, rerunRoutes);
+    await this.#deps.responder.reapply(settled, rerunRoutes);
+    if (cutOff.length > 0) {
+      await this.#deps.responder.reapply(
+        cutOff.map((ban) => ({ ...liftTarget(ban), secondsLeft: secondsLeft(ban, now) })),
+        true,
+        true,
+      );
+      const done = cutOff.map((b) =>
+        makeBan(
+          b.address,
+          b.since,
+          b.expires,
+          b.ports,
+          b.scanType,
+          b.mode,
+          b.backends.filter((x) => x !== PENDING),
+        ),
+      );
+      await this.#write(() => this.#deps.store.addMany(done), `${done.length} interrupted ban(s)`);
+    }
     await this.expire(now);
-    return live.length;
+    return settled.length + cutOff.length;
   }
 }

@@ -277,3 +277,13 @@ test('reapply after a restart: nft with time left, hosts.deny without duplicates
   assert.deepEqual(ran, [['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.7']]);
   assert.equal(await readFile(hostsDeny, 'utf8'), 'ALL: 192.0.2.7 : DENY\nALL: 192.0.2.8 : DENY\n');
 });
+
+test('reapply of responses a crash cut off: UNKILL_ROUTE first, then KILL_ROUTE, so the route exists once', async () => {
+  const { responder, ran } = await setupWithNft(ROUTE_CONF, true);
+  const bans = [{ address: '192.0.2.9', backends: ['route'], port: 1, mode: 'tcp', secondsLeft: null }];
+  assert.equal(await responder.reapply(bans, true, true), 0);
+  assert.deepEqual(ran, [
+    ['/usr/sbin/ip', 'route', 'del', 'blackhole', '192.0.2.9'],
+    ['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.9'],
+  ]);
+});

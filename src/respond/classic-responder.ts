@@ -245,6 +245,8 @@ export class ClassicResponder {
   async reapply(
     bans: readonly (LiftTarget & { secondsLeft: number | null })[],
     routes: boolean,
+    /** The responses were cut off (a crash): a route may or may not exist, so undo it first. */
+    interrupted = false,
   ): Promise<number> {
     const settings = this.#deps.settings();
     let failures = 0;
@@ -283,6 +285,9 @@ export class ClassicResponder {
     if (routes && settings.killRoute) {
       for (const b of bans) {
         if (!b.backends.includes('route')) continue;
+        // UNKILL_ROUTE first (its failure only means there was nothing to undo), so the route is
+        // there once whether or not the interrupted KILL_ROUTE had run.
+        if (interrupted && settings.unkillRoute) await this.#runSteps(settings.unkillRoute, macroValues(b));
         const failure = await this.#runSteps(settings.killRoute, macroValues(b));
         if (failure !== null) failed(b.address, 'KILL_ROUTE', new Error(failure));
       }
