@@ -51,24 +51,32 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     kind: 'count',
     default: '1024',
     description: '-atcp watches ports below this',
+
+    needsRestart: true,
   },
   {
     name: 'ADVANCED_PORTS_UDP',
     kind: 'count',
     default: '1024',
     description: '-audp watches ports below this',
+
+    needsRestart: true,
   },
   {
     name: 'ADVANCED_EXCLUDE_TCP',
     kind: 'ports',
     default: '113,139',
     description: 'Ports -atcp never reacts to',
+
+    needsRestart: true,
   },
   {
     name: 'ADVANCED_EXCLUDE_UDP',
     kind: 'ports',
     default: '520,138,137,67',
     description: 'Ports -audp never reacts to',
+
+    needsRestart: true,
   },
   {
     name: 'IGNORE_FILE',
@@ -87,6 +95,8 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     kind: 'path',
     default: '/var/lib/portsentry/portsentry.blocked',
     description: 'Base name of the per-mode blocked files (.tcp, .udp, ...)',
+
+    needsRestart: true,
   },
   { name: 'RESOLVE_HOST', kind: 'flag', default: '0', description: 'Reverse-resolve attackers for the logs' },
   {
@@ -211,6 +221,8 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: 'portsnare',
     description: 'Syslog tag; set "portsentry" to keep old log filters working',
     portsnareOnly: true,
+
+    needsRestart: true,
   },
   {
     name: 'STATE_DIR',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseConfText } from './conf-file.ts';
 import { formatDiagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS } from './keys.ts';
-import { loadSettings, settingsFromConf } from './settings.ts';
+import { applyReload, loadSettings, settingName, settingsFromConf } from './settings.ts';
 
 const F = '/t/portsentry.conf';
 const load = (text: string) => settingsFromConf(parseConfText(F, text));
@@ -192,4 +192,20 @@ test('blocking keys: BLOCK_BACKEND, BLOCK_TIME, UNKILL_ROUTE (written or derived
     problems('BLOCK_TIME="60"\nBLOCK_BACKEND="nft"\nKILL_ROUTE="/usr/local/bin/drop $TARGET$"\n'),
     [],
   );
+});
+
+test('every key names its Settings property; a reload keeps the restart-only ones and names them', () => {
+  const defaults = settingsFromConf(null).settings;
+  for (const def of KEY_DEFINITIONS) {
+    assert.ok(settingName(def.name) in defaults, `${def.name} -> ${settingName(def.name)}`);
+  }
+  const after = load(
+    'TCP_PORTS="1,2"\nBLOCK_BACKEND="classic"\nBLOCK_TIME="60"\nSCAN_TRIGGER="2"\n',
+  ).settings;
+  const { settings, changed } = applyReload(defaults, after);
+  assert.deepEqual(changed, ['TCP_PORTS', 'BLOCK_BACKEND']);
+  assert.deepEqual(settings.tcpPorts, defaults.tcpPorts);
+  assert.equal(settings.blockBackend, 'auto');
+  assert.equal(settings.blockTime, 60, 'the rest applies at once');
+  assert.equal(settings.scanTrigger, 2);
 });

@@ -301,6 +301,27 @@ export async function loadSettings(explicitPath: string | undefined): Promise<Lo
   return settingsFromConf(parseConfText(path, text));
 }
 
+/** The Settings property a key sets: its name in camelCase (`ADVANCED_PORTS_TCP` → `advancedPortsTcp`). */
+export function settingName(key: string): keyof Settings {
+  return key.toLowerCase().replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()) as keyof Settings;
+}
+
+/**
+ * A reload (SIGHUP): `after`, except that keys marked needsRestart keep their `before` value;
+ * `changed` names those whose new value must wait for a restart.
+ */
+export function applyReload(before: Settings, after: Settings): { settings: Settings; changed: string[] } {
+  const settings: Record<string, unknown> = { ...after };
+  const changed: string[] = [];
+  for (const def of KEY_DEFINITIONS) {
+    if (!def.needsRestart) continue;
+    const name = settingName(def.name);
+    if (JSON.stringify(before[name]) !== JSON.stringify(after[name])) changed.push(def.name);
+    settings[name] = before[name];
+  }
+  return { settings: settings as unknown as Settings, changed };
+}
+
 /** Path of a mode's blocked file: BLOCKED_FILE plus the mode, as in 1.2 (`portsentry.blocked.tcp`). */
 export function blockedFilePath(settings: Settings, mode: string): string {
   return `${settings.blockedFile}.${mode}`;

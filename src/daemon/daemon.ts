@@ -8,7 +8,7 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockedFilePath, type LoadedSettings, type Settings } from '../config/settings.ts';
+import { applyReload, blockedFilePath, type LoadedSettings, type Settings } from '../config/settings.ts';
 import type { IgnoreFile } from '../config/ignore-file.ts';
 import { diagnosticWhere, type Diagnostic } from '../config/diagnostic.ts';
 import { Detector, type DetectorLists } from '../detect/detector.ts';
@@ -577,42 +577,10 @@ export class Daemon {
     }
     const before = this.settings;
     const after = next.loaded.settings;
-    const changed = (key: string, a: unknown, b: unknown) => {
-      if (JSON.stringify(a) !== JSON.stringify(b)) log.log({ kind: 'reloadNeedsRestart', key });
-    };
-    changed('TCP_PORTS', before.tcpPorts, after.tcpPorts);
-    changed('UDP_PORTS', before.udpPorts, after.udpPorts);
-    changed('BLOCKED_FILE', before.blockedFile, after.blockedFile);
-    changed('STATE_DIR', before.stateDir, after.stateDir);
-    changed('SYSLOG_SOCKET', before.syslogSocket, after.syslogSocket);
-    changed('SYSLOG_IDENT', before.syslogIdent, after.syslogIdent);
-    changed('INTERFACE', before.interface, after.interface);
-    changed('ADVANCED_PORTS_TCP', before.advancedPortsTcp, after.advancedPortsTcp);
-    changed('ADVANCED_PORTS_UDP', before.advancedPortsUdp, after.advancedPortsUdp);
-    changed('ADVANCED_EXCLUDE_TCP', before.advancedExcludeTcp, after.advancedExcludeTcp);
-    changed('ADVANCED_EXCLUDE_UDP', before.advancedExcludeUdp, after.advancedExcludeUdp);
-    changed('BLOCK_BACKEND', before.blockBackend, after.blockBackend);
-    changed('MAX_TRACKED_SOURCES', before.maxTrackedSources, after.maxTrackedSources);
-    // Keep what only a restart can change; take everything else.
-    this.#loaded = {
-      ...next.loaded,
-      settings: {
-        ...after,
-        tcpPorts: before.tcpPorts,
-        udpPorts: before.udpPorts,
-        blockedFile: before.blockedFile,
-        stateDir: before.stateDir,
-        syslogSocket: before.syslogSocket,
-        syslogIdent: before.syslogIdent,
-        interface: before.interface,
-        advancedPortsTcp: before.advancedPortsTcp,
-        advancedPortsUdp: before.advancedPortsUdp,
-        advancedExcludeTcp: before.advancedExcludeTcp,
-        advancedExcludeUdp: before.advancedExcludeUdp,
-        blockBackend: before.blockBackend,
-        maxTrackedSources: before.maxTrackedSources,
-      },
-    };
+    // Keep what only a restart can change (and say so); take everything else.
+    const reloaded = applyReload(before, after);
+    for (const key of reloaded.changed) log.log({ kind: 'reloadNeedsRestart', key });
+    this.#loaded = { ...next.loaded, settings: reloaded.settings };
     this.#ignore = next.ignore;
     this.#refreshAddresses(true);
     const lists = detectorLists(this.#ignore, this.#addresses, this.#guarded);
