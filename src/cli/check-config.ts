@@ -3,11 +3,10 @@
  * `portsnare check-config`: the effective settings with where each came from, then every problem
  * found; exit status 0 when a start would go ahead, 78 (EX_CONFIG) when it would refuse.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
 import { loadStartupConfig } from '../config/startup-config.ts';
 import type { ParsedCommandLine } from './parse.ts';
-
-export const EXIT_CONFIG = 78;
 
 export async function checkConfigCommand(
   cmd: ParsedCommandLine,
@@ -35,5 +34,5 @@ export async function checkConfigCommand(
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   out.write(`\n# ${errors} error(s), ${diagnostics.length - errors} warning(s)\n`);
   for (const d of diagnostics) out.write(`${formatDiagnostic(d)}\n`);
-  return hasErrors(diagnostics) ? EXIT_CONFIG : 0;
+  return hasErrors(diagnostics) ? ExitCodes.CONFIG : 0;
 }

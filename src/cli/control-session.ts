@@ -5,12 +5,13 @@
  * acting on the ban store and the backends directly. Direct action is refused while a daemon's pid
  * runs (it would be two writers), and the store's own lock refuses a second process anyway.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
 import { loadSettings, type Settings } from '../config/settings.ts';
 import { NoDaemonError, sendRequest } from '../control/client.ts';
-import { SOCKET_NAME, type ControlRequest } from '../control/protocol.ts';
+import type { ControlRequest } from '../control/protocol.ts';
+import { statePaths } from '../state/state-dir.ts';
 import { resolveBlockBackend } from '../daemon/block-backend.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 import { createAlertLog } from '../report/alert-log.ts';
@@ -21,12 +22,7 @@ import { runCommand } from '../respond/exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
 import type { NftResponder } from '../respond/nft.ts';
 import { BanStore } from '../state/ban-store.ts';
-import { EXIT_CONFIG } from './check-config.ts';
 import type { ParsedCommandLine } from './parse.ts';
-
-export const EXIT_FAILURE = 1;
-/** `status` when no daemon runs (as LSB init scripts and systemctl do). */
-export const EXIT_NOT_RUNNING = 3;
 
 export interface Session {
   settings: Settings;
@@ -35,7 +31,7 @@ export interface Session {
   err: NodeJS.WritableStream;
 }
 
-/** Reads the config named by --config (or the default); config errors print and give EXIT_CONFIG. */
+/** Reads the config named by --config (or the default); config errors print and give ExitCodes.CONFIG. */
 export async function openSession(
   cmd: ParsedCommandLine,
   out: NodeJS.WritableStream,
@@ -44,10 +40,10 @@ export async function openSession(
   const loaded = await loadSettings(cmd.options['config'] as string | undefined);
   if (hasErrors(loaded.diagnostics)) {
     for (const d of loaded.diagnostics) err.write(`portsnare: ${formatDiagnostic(d)}\n`);
-    return EXIT_CONFIG;
+    return ExitCodes.CONFIG;
   }
   const { settings } = loaded;
-  return { settings, socketPath: join(settings.stateDir, SOCKET_NAME), out, err };
+  return { settings, socketPath: statePaths(settings.stateDir).socket, out, err };
 }
 
 /** The daemon's answer, or null when no daemon runs. Other failures (permission, errors) throw. */
@@ -62,7 +58,7 @@ export async function askDaemon(session: Session, request: ControlRequest): Prom
 
 /** The pid in STATE_DIR/portsnare.pid if that process runs. */
 async function livePid(stateDir: string): Promise<number | null> {
-  const pid = Number((await readFile(join(stateDir, 'portsnare.pid'), 'utf8').catch(() => '')).trim());
+  const pid = Number((await readFile(statePaths(stateDir).pidFile, 'utf8').catch(() => '')).trim());
   if (!Number.isSafeInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
@@ -94,7 +90,7 @@ export async function openDirect(session: Session, use: DirectUse): Promise<Dire
   const pid = await livePid(settings.stateDir);
   if (pid !== null) {
     throw new PortsnareError(
-      ErrorCodes.STARTUP,
+      ErrorCodes.NOT_ANSWERING,
       `the daemon (pid ${pid}) runs but does not answer on ${session.socketPath}; try again, or restart it`,
     );
   }
@@ -106,7 +102,7 @@ export async function openDirect(session: Session, use: DirectUse): Promise<Dire
     use !== 'read'
       ? await resolveBlockBackend(settings.blockBackend, use === 'lift')
       : { nft: null, classic: true, description: '', why: '' };
-  const store = await BanStore.open(join(settings.stateDir, 'bans'), { dropExpired: false });
+  const store = await BanStore.open(statePaths(settings.stateDir).bans, { dropExpired: false });
   const responder = new ClassicResponder({
     settings: () => settings,
     log,
@@ -129,19 +125,16 @@ export async function openDirect(session: Session, use: DirectUse): Promise<Dire
   };
 }
 
-/** EX_NOPERM: the control socket (or the store) is root's. */
-export const EXIT_NO_PERMISSION = 77;
-
-/** Prints a failure the way every command does; returns EXIT_FAILURE, 64 (usage) or 77 (permission). */
+/** Prints a failure the way every command does; returns ExitCodes.FAILURE, USAGE or NO_PERMISSION. */
 export function reportFailure(session: Pick<Session, 'err'>, err: unknown): number {
   const text = err instanceof Error ? err.message : String(err);
   session.err.write(`portsnare: ${text}\n`);
-  if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) return 64;
-  if (err instanceof PortsnareError && err.code === ErrorCodes.PERMISSION) return EXIT_NO_PERMISSION;
+  if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) return ExitCodes.USAGE;
+  if (err instanceof PortsnareError && err.code === ErrorCodes.PERMISSION) return ExitCodes.NO_PERMISSION;
   const cause = err instanceof Error ? err.cause : undefined;
   if (['EACCES', 'EPERM'].includes(systemErrorCode(err) ?? systemErrorCode(cause) ?? ''))
-    return EXIT_NO_PERMISSION;
-  return EXIT_FAILURE;
+    return ExitCodes.NO_PERMISSION;
+  return ExitCodes.FAILURE;
 }
 
 /**

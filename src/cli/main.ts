@@ -3,6 +3,7 @@
  * The entry point: parses the command line, runs one command, and turns its result into an exit
  * status. Exit statuses: 0 success, 1 failure at run time, 64 usage error, 78 configuration error.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { ErrorCodes, PortsnareError, describeError } from '../errors.ts';
 import { PORTSNARE_VERSION, PORTSENTRY_COMPAT_VERSION } from '../version.ts';
 import { checkConfigCommand } from './check-config.ts';
@@ -16,8 +17,6 @@ import { statusCommand } from './status.ts';
 import { unblockCommand } from './unblock.ts';
 import { runCommandLine } from './run.ts';
 
-export const EXIT_USAGE = 64;
-
 export async function main(argv: readonly string[]): Promise<number> {
   let cmd;
   try {
@@ -25,7 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) {
       process.stderr.write(`portsnare: ${err.message}\n\n${usage()}`);
-      return EXIT_USAGE;
+      return ExitCodes.USAGE;
     }
     throw err;
   }

@@ -4,6 +4,7 @@
  * live packet modes and prints what the daemon would have logged, blocked and recorded, in packet
  * time. Nothing is run, written or blocked: responses are dry runs that report success.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { readFile } from 'node:fs/promises';
 import { hasErrors, formatDiagnostic } from '../config/diagnostic.ts';
 import { loadStartupConfig } from '../config/startup-config.ts';
@@ -21,7 +22,6 @@ import { formatHistoryLine } from '../report/history.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { syslogTimestamp } from '../report/syslog.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
-import { EXIT_CONFIG } from './check-config.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
 /** Classic modes have no packets to replay; their stealth counterparts watch the same ports. */
@@ -41,13 +41,13 @@ export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.Writable
     defaultsPath: cmd.options['defaults-file'] as string | undefined,
   });
   for (const d of startup.diagnostics) process.stderr.write(`portsnare: ${formatDiagnostic(d)}\n`);
-  if (hasErrors(startup.diagnostics)) return EXIT_CONFIG;
+  if (hasErrors(startup.diagnostics)) return ExitCodes.CONFIG;
   const locals: string[] = [];
   for (const text of (cmd.options['local'] as string[] | undefined) ?? []) {
     const address = canonicalAddress(text);
     if (!address) {
       process.stderr.write(`portsnare: --local ${text}: not an IP address\n`);
-      return 64;
+      return ExitCodes.USAGE;
     }
     locals.push(address);
   }

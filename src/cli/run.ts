@@ -4,6 +4,7 @@
  * is bound or blocked), then either stays attached (--foreground) or starts a detached copy of itself
  * and exits 0 once that copy reports it is listening, or non-zero with its reason if it could not.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { spawn } from 'node:child_process';
 import { diagnosticWhere, formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
 import { loadStartupConfig, type StartupConfig } from '../config/startup-config.ts';
@@ -15,7 +16,6 @@ import { runCommand } from '../respond/exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
 import { loadIgnoreFile } from '../config/ignore-file.ts';
 import { loadSettings } from '../config/settings.ts';
-import { EXIT_CONFIG } from './check-config.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
 const DAEMON_CHILD_ENV = 'PORTSNARE_DAEMON_CHILD';
@@ -42,9 +42,9 @@ export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
     const errors = startup.diagnostics.filter((d) => d.severity === 'error');
     report(isChild, {
       error: errors.map((d) => `${diagnosticWhere(d)}: ${d.message}`).join('\n'),
-      code: EXIT_CONFIG,
+      code: ExitCodes.CONFIG,
     });
-    return EXIT_CONFIG;
+    return ExitCodes.CONFIG;
   }
   if (!foreground && !isChild) return daemonize();
   return runDaemon(startup, foreground && !isChild, isChild);

@@ -3,10 +3,11 @@
  * `portsnare status [--json]`: the running daemon's modes, traps, blocking backend, counters and
  * bans. With no daemon: says so, shows the stored bans, and exits 3.
  */
+import { ExitCodes } from '../exit-codes.ts';
 import { banView, type StatusReport } from '../control/protocol.ts';
 import { PORTSNARE_VERSION } from '../version.ts';
 import { formatBanTable } from './ban-table.ts';
-import { askDaemon, EXIT_NOT_RUNNING, openDirect, runControlCommand } from './control-session.ts';
+import { askDaemon, openDirect, runControlCommand } from './control-session.ts';
 import type { ParsedCommandLine } from './parse.ts';
 
 /** The table of `status` shows the newest bans only; `list` and `--json` show all. */
@@ -75,6 +76,6 @@ export function statusCommand(
       stateDir: session.settings.stateDir,
       bans,
     });
-    return EXIT_NOT_RUNNING;
+    return ExitCodes.NOT_RUNNING;
   });
 }

@@ -10,7 +10,7 @@ import type { ControlReply, ControlRequest } from './protocol.ts';
 
 export class NoDaemonError extends PortsnareError {
   constructor(path: string, reason: string) {
-    super(ErrorCodes.STARTUP, `no portsnare daemon answers on ${path} (${reason})`);
+    super(ErrorCodes.NOT_RUNNING, `no portsnare daemon answers on ${path} (${reason})`);
     this.name = 'NoDaemonError';
   }
 }
@@ -42,7 +42,8 @@ export function sendRequest(path: string, request: ControlRequest, timeoutMs = 6
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       text += chunk;
-      if (text.length > REPLY_LIMIT) finish(() => reject(new Error('reply too long')));
+      if (text.length > REPLY_LIMIT)
+        finish(() => reject(new PortsnareError(ErrorCodes.PROTOCOL, 'reply too long')));
     });
     socket.once('error', (err) => {
       const code = systemErrorCode(err);

@@ -9,8 +9,6 @@ import type { TrapSummary } from '../daemon/sensor.ts';
 
 /** Longest request line accepted; anything longer is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 4096;
-/** The socket's file name in STATE_DIR. */
-export const SOCKET_NAME = 'portsnare.sock';
 
 export type ControlRequest =
   | { command: 'status' }

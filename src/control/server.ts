@@ -41,7 +41,7 @@ export class ControlServer {
     onError: (err: Error) => void = () => undefined,
   ): Promise<ControlServer> {
     if (await answering(path)) {
-      throw new PortsnareError(ErrorCodes.STARTUP, `another portsnare answers on ${path}`);
+      throw new PortsnareError(ErrorCodes.ALREADY_RUNNING, `another portsnare answers on ${path}`);
     }
     await unlink(path).catch((err: unknown) => {
       if (systemErrorCode(err) !== 'ENOENT') throw err;

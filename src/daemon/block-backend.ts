@@ -6,7 +6,7 @@
  * the last run (the kernel then forgot routes and rules that KILL_ROUTE added).
  */
 import { readFile, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { statePaths } from '../state/state-dir.ts';
 import type { BlockBackendSetting } from '../config/settings.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { FirewallError, NftResponder } from '../respond/nft.ts';
@@ -52,7 +52,7 @@ export async function resolveBlockBackend(
   if (failure !== null) {
     if (setting === 'auto') return { ...classicOnly, why: `nftables unavailable (${failure})` };
     throw new PortsnareError(
-      ErrorCodes.STARTUP,
+      ErrorCodes.BACKEND_UNAVAILABLE,
       `BLOCK_BACKEND=${setting}: nftables unavailable: ${failure}`,
     );
   }
@@ -85,7 +85,7 @@ export async function bootChanged(stateDir: string): Promise<boolean> {
   } catch {
     return false; // not Linux: assume the kernel still holds what it held
   }
-  const path = join(stateDir, 'boot-id');
+  const path = statePaths(stateDir).bootId;
   let previous: string | null = null;
   try {
     previous = (await readFile(path, 'utf8')).trim();

@@ -4,7 +4,7 @@
  * PortSentry 1.2's startup lines and the right port numbers on bind failures.
  */
 import type { Protocol } from '../detect/probe.ts';
-import { describeError } from '../errors.ts';
+import { asError, describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import { openTcpTraps, type TcpTrapSet } from '../sensors/tcp-traps.ts';
 import { openUdpTraps, type UdpTrapSet } from '../sensors/udp-traps.ts';
@@ -37,7 +37,7 @@ export function logBinds(
   }
   if (bound.length === 0) {
     log.log({ kind: 'bindNone', protocol });
-    throw new Error(`could not bind any ${protocol.toUpperCase()} port`);
+    throw new PortsnareError(ErrorCodes.NO_TRAP_PORT, `could not bind any ${protocol.toUpperCase()} port`);
   }
 }
 
@@ -55,7 +55,7 @@ export class ClassicTcpSensor implements Sensor {
     const ports = this.#ctx.settings().tcpPorts;
     if (ports.length === 0) {
       this.#ctx.log.log({ kind: 'noPorts', protocol: 'tcp' });
-      return Promise.reject(new Error('no TCP ports'));
+      return Promise.reject(new PortsnareError(ErrorCodes.NO_TRAP_PORT, 'no TCP ports'));
     }
     const traps = openTcpTraps({
       ports,
@@ -76,7 +76,7 @@ export class ClassicTcpSensor implements Sensor {
     try {
       logBinds(this.#ctx.log, 'tcp', ports, traps.bound, traps.failed);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(asError(err, ErrorCodes.NO_TRAP_PORT));
     }
     return Promise.resolve();
   }
@@ -111,7 +111,7 @@ export class ClassicUdpSensor implements Sensor {
     const ports = this.#ctx.settings().udpPorts;
     if (ports.length === 0) {
       this.#ctx.log.log({ kind: 'noPorts', protocol: 'udp' });
-      throw new Error('no UDP ports');
+      throw new PortsnareError(ErrorCodes.NO_TRAP_PORT, 'no UDP ports');
     }
     this.#traps = await openUdpTraps({
       ports,

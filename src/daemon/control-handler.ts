@@ -20,7 +20,7 @@ import type { Daemon } from './daemon.ts';
 export function controlHandler(daemon: Daemon, startedAt: Date): ControlHandler {
   const keeper = () => {
     const bans = daemon.bans;
-    if (!bans) throw new PortsnareError(ErrorCodes.STARTUP, 'the daemon is still starting');
+    if (!bans) throw new PortsnareError(ErrorCodes.STARTING, 'the daemon is still starting');
     return bans;
   };
   return async (request) => {

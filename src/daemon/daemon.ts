@@ -7,7 +7,6 @@
  * host's addresses, gateways or resolvers change.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { applyReload, blockedFilePath, type LoadedSettings, type Settings } from '../config/settings.ts';
 import type { IgnoreFile } from '../config/ignore-file.ts';
 import { diagnosticWhere, type Diagnostic } from '../config/diagnostic.ts';
@@ -28,7 +27,7 @@ import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
 import { watchTable, type NftResponder } from '../respond/nft.ts';
 import { BanStore, type Ban } from '../state/ban-store.ts';
 import { ControlServer } from '../control/server.ts';
-import { SOCKET_NAME } from '../control/protocol.ts';
+import { StateNames, statePaths } from '../state/state-dir.ts';
 import { ErrorCodes, PortsnareError } from '../errors.ts';
 import { controlHandler } from './control-handler.ts';
 import { bootChanged, resolveBlockBackend, type ResolvedBackend } from './block-backend.ts';
@@ -227,7 +226,7 @@ export class Daemon {
       await ensureParentDirectory(settings.historyFile);
     } catch {
       log.log({ kind: 'historyFileOpenFailed', path: settings.historyFile });
-      throw new Error(`cannot create the directory of ${settings.historyFile}`);
+      throw new PortsnareError(ErrorCodes.FILE, `cannot create the directory of ${settings.historyFile}`);
     }
     for (const mode of this.modes) {
       const file = new BlockedFile(blockedFilePath(settings, mode));
@@ -235,7 +234,7 @@ export class Daemon {
         await file.reset();
       } catch {
         log.log({ kind: 'blockedFileDeleteFailed', path: file.path });
-        throw new Error(`cannot create or empty ${file.path}`);
+        throw new PortsnareError(ErrorCodes.FILE, `cannot create or empty ${file.path}`);
       }
       this.#blockedFiles.set(mode, file);
     }
@@ -250,12 +249,12 @@ export class Daemon {
     this.#sensors = (this.#deps.sensors ?? defaultSensors)(this.modes, ctx);
     for (const sensor of this.#sensors) await sensor.start();
 
-    this.#pidFile = join(settings.stateDir, 'portsnare.pid');
+    this.#pidFile = statePaths(settings.stateDir).pidFile;
     await writeFile(this.#pidFile, `${process.pid}\n`, { mode: 0o644 });
     this.#startHousekeeping();
     if (this.#deps.control !== false) {
       this.#control = await ControlServer.listen(
-        join(settings.stateDir, SOCKET_NAME),
+        statePaths(settings.stateDir).socket,
         controlHandler(this, new Date()),
         (err) => log.log({ kind: 'controlError', reason: describeError(err) }),
       );
@@ -278,7 +277,7 @@ export class Daemon {
   /** `portsnare block ADDR [--for D]`: blocks by hand (not capped), recorded like any ban. */
   async manualBlock(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {
     const keeper = this.#keeper;
-    if (!keeper) throw new PortsnareError(ErrorCodes.STARTUP, 'the daemon is still starting');
+    if (!keeper) throw new PortsnareError(ErrorCodes.STARTING, 'the daemon is still starting');
     const refusal = this.neverBlockReason(address);
     if (refusal !== null)
       throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${refusal}`);
@@ -303,7 +302,7 @@ export class Daemon {
       why: this.#backend.why,
     });
     this.#responder = this.#makeResponder(this.#backend.nft, this.#backend.classic);
-    const dir = join(settings.stateDir, 'bans');
+    const dir = statePaths(settings.stateDir).bans;
     const store = await BanStore.open(dir, { dropExpired: false });
     this.#store = store;
     const report = store.loadReport;
@@ -607,11 +606,13 @@ export class Daemon {
       Promise.allSettled([...this.#inflight]),
       new Promise((r) => setTimeout(r, 5000).unref()),
     ]);
-    await this.#store
-      ?.close()
-      .catch((err: unknown) =>
-        this.#deps.log.log({ kind: 'banStoreProblem', dir: 'bans', text: `close: ${describeError(err)}` }),
-      );
+    await this.#store?.close().catch((err: unknown) =>
+      this.#deps.log.log({
+        kind: 'banStoreProblem',
+        dir: StateNames.bans,
+        text: `close: ${describeError(err)}`,
+      }),
+    );
     if (this.#pidFile) await rm(this.#pidFile, { force: true });
     this.#deps.log.log({ kind: 'shuttingDownSecurity' });
     this.#deps.log.log({ kind: 'shuttingDownAdmin' });

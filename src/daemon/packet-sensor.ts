@@ -4,6 +4,7 @@
  * filter admits only packets to this host's addresses and watched ports, the packet pipeline, the
  * kernel's socket table for "is a service there?", and libpcap's drop counters reported.
  */
+import { asError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import type { Mode, ProbeEvent } from '../detect/probe.ts';
 import { loadNative } from '../sensors/native.ts';
@@ -52,7 +53,7 @@ export class PacketSensor implements Sensor {
       this.#table.servedPorts(protocol, limit),
     );
     for (const message of messages) log.log(message);
-    if (error) return Promise.reject(new Error(error));
+    if (error) return Promise.reject(new PortsnareError(ErrorCodes.NO_TRAP_PORT, error));
 
     const addresses = this.#ctx.localAddresses();
     this.#local = localSet(addresses);
@@ -79,7 +80,7 @@ export class PacketSensor implements Sensor {
       });
     } catch (err) {
       log.log({ kind: 'captureFailed', reason: (err as Error).message });
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(asError(err, ErrorCodes.CAPTURE));
     }
     log.log({ kind: 'captureOpened', device, filter });
     this.#statsTimer = setInterval(() => this.#reportDrops(), STATS_INTERVAL_MS);

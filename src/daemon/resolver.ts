@@ -4,6 +4,7 @@
  * /etc/hosts counts, as with 1.2's gethostbyaddr), bounded by a timeout, cached, and reduced to
  * hostname characters so a hostile PTR record cannot inject text into logs or files.
  */
+import { ErrorCodes, PortsnareError } from '../errors.ts';
 import { lookupService } from 'node:dns/promises';
 
 export const RESOLVE_TIMEOUT_MS = 1500;
@@ -35,7 +36,10 @@ export class Resolver {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), RESOLVE_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new PortsnareError(ErrorCodes.RESOLVE_TIMEOUT, 'timeout')),
+          RESOLVE_TIMEOUT_MS,
+        );
       });
       const found = await Promise.race([this.#lookup(address), timeout]);
       name = sanitiseHostname(found) ?? address;

@@ -3,7 +3,7 @@
  * The pure detection core: judges one probe event against the never-act-on lists and the triggers.
  * No I/O and no clock of its own (events carry their time); the daemon and `replay` feed it alike.
  */
-import { channels } from '../diagnostics.ts';
+import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { CidrSet } from '../net/cidr-set.ts';
 import { isPacketEvidence, type ProbeEvent } from './probe.ts';
 import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
@@ -41,6 +41,14 @@ export interface TriggerSettings {
   stealthWindowMs: number;
   maxTrackedSources?: number;
 }
+
+/** What the detector publishes on `portsnare:probe` for every probe it judged. */
+export interface ProbeJudged {
+  event: ProbeEvent;
+  verdict: Verdict;
+}
+
+export const probeChannel = new TypedChannel<ProbeJudged>(ChannelNames.probe);
 
 export class Detector {
   #lists: DetectorLists;
@@ -86,7 +94,7 @@ export class Detector {
 
   judge(event: ProbeEvent): Verdict {
     const verdict = this.#judge(event);
-    if (channels.probe.hasSubscribers) channels.probe.publish({ event, verdict });
+    probeChannel.publish({ event, verdict });
     return verdict;
   }
 

@@ -33,6 +33,14 @@ export function isPacketEvidence(mode: Mode): boolean {
   return !isClassic(mode);
 }
 
+/**
+ * What kind of evidence a probe is, set by the sensor that saw it: `handshake`, a completed TCP
+ * handshake (the source address answered our SYN-ACK, so it is real); `datagram`, a UDP datagram
+ * received on a socket; `packet`, a packet seen by the capture (SYN, FIN, NULL, XMAS, UDP), whose
+ * source anyone can forge. Part 5 grades evidence by this kind.
+ */
+export type EvidenceKind = 'handshake' | 'datagram' | 'packet';
+
 export interface ProbeEvent {
   mode: Mode;
   protocol: Protocol;

@@ -9,6 +9,7 @@
  * capture cut short while it was written) ends the iteration. Packet data are subarrays of the
  * input buffer, not copies.
  */
+import { ErrorCodes, PortsnareError } from '../errors.ts';
 
 export interface PcapPacket {
   /** Capture time in microseconds since the Unix epoch (nanosecond files are rounded down). */
@@ -36,7 +37,10 @@ const MAGIC_PCAPNG = 0x0a0d0d0a;
 /** Parses a classic pcap file. Throws an Error if `buf` does not start with a pcap header. */
 export function readPcap(buf: Buffer): PcapFile {
   if (buf.length < GLOBAL_HEADER) {
-    throw new Error(`not a pcap file: ${buf.length} bytes, shorter than the 24-byte file header`);
+    throw new PortsnareError(
+      ErrorCodes.PCAP_FORMAT,
+      `not a pcap file: ${buf.length} bytes, shorter than the 24-byte file header`,
+    );
   }
   const magicLE = buf.readUInt32LE(0);
   const magicBE = buf.readUInt32BE(0);
@@ -49,9 +53,15 @@ export function readPcap(buf: Buffer): PcapFile {
     littleEndian = false;
     nanoseconds = magicBE === MAGIC_NANOSECONDS;
   } else if (magicBE === MAGIC_PCAPNG) {
-    throw new Error('not a classic pcap file: this is pcapng (convert it with `editcap -F pcap`)');
+    throw new PortsnareError(
+      ErrorCodes.PCAP_FORMAT,
+      'not a classic pcap file: this is pcapng (convert it with `editcap -F pcap`)',
+    );
   } else {
-    throw new Error(`not a pcap file: bad magic number 0x${magicBE.toString(16).padStart(8, '0')}`);
+    throw new PortsnareError(
+      ErrorCodes.PCAP_FORMAT,
+      `not a pcap file: bad magic number 0x${magicBE.toString(16).padStart(8, '0')}`,
+    );
   }
   const u32 = (offset: number) => (littleEndian ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset));
   const snaplen = u32(16);

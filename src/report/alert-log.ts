@@ -3,9 +3,17 @@
  * Where log messages go: formatted once (report/messages), published on the `portsnare:message`
  * diagnostics channel, sent to syslog, and in the foreground also written to stderr.
  */
-import { channels } from '../diagnostics.ts';
+import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import { formatMessage, type LogMessage } from './messages.ts';
 import { formatSyslogRecord, syslogTimestamp, type SyslogWriter } from './syslog.ts';
+
+/** What the alert log publishes on `portsnare:message` for every message, before it is written. */
+export interface MessageLogged {
+  message: LogMessage;
+  text: string;
+}
+
+export const messageChannel = new TypedChannel<MessageLogged>(ChannelNames.message);
 
 export interface AlertLog {
   log(message: LogMessage): void;
@@ -34,7 +42,7 @@ export function createAlertLog(opts: AlertLogOptions): AlertLog {
     log(message) {
       const text = formatMessage(message);
       const date = now();
-      if (channels.message.hasSubscribers) channels.message.publish({ message, text });
+      messageChannel.publish({ message, text });
       opts.syslog?.write(formatSyslogRecord(text, { ident: opts.ident, pid, date }));
       mirror?.write(`${syslogTimestamp(date)} ${opts.ident}[${pid}]: ${text}\n`);
     },

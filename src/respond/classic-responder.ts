@@ -11,9 +11,9 @@
  * is the way back: it undoes what a ban's backends did (nft element, UNKILL_ROUTE, the hosts.deny
  * line) and reports each step.
  */
-import { channels } from '../diagnostics.ts';
+import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { Mode, Protocol } from '../detect/probe.ts';
-import { describeError } from '../errors.ts';
+import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import type { Settings } from '../config/settings.ts';
 import {
@@ -103,6 +103,15 @@ export interface ResponderDeps {
   classic?: boolean;
 }
 
+/** What the responder publishes on `portsnare:response` for every finished response. */
+export interface ResponseFinished {
+  request: ResponseRequest;
+  ok: boolean;
+  actions: ActionReport[];
+}
+
+export const responseChannel = new TypedChannel<ResponseFinished>(ChannelNames.response);
+
 export class ClassicResponder {
   readonly #deps: ResponderDeps;
 
@@ -167,7 +176,7 @@ export class ClassicResponder {
         host: request.host,
         address: request.address,
       });
-    if (channels.response.hasSubscribers) channels.response.publish({ request, ok, actions });
+    responseChannel.publish({ request, ok, actions });
     return { ok, actions };
   }
 
@@ -189,7 +198,11 @@ export class ClassicResponder {
       for (let i = 0; i < viaNft.length; i += NFT_CHUNK) {
         const chunk = viaNft.slice(i, i + NFT_CHUNK);
         try {
-          if (!nft) throw new Error('the nftables backend is not in use (BLOCK_BACKEND)');
+          if (!nft)
+            throw new PortsnareError(
+              ErrorCodes.BACKEND_UNAVAILABLE,
+              'the nftables backend is not in use (BLOCK_BACKEND)',
+            );
           await nft.unblock(chunk.map((b) => b.address));
           for (const b of chunk) done(b.address, 'nft');
         } catch (err) {
@@ -202,8 +215,16 @@ export class ClassicResponder {
       const template = settings.killHostsDeny;
       try {
         const remove = this.#deps.removeHostsDenyLines;
-        if (!remove) throw new Error('removing hosts.deny lines is not supported here');
-        if (!template) throw new Error('KILL_HOSTS_DENY is empty, so the line to remove is unknown');
+        if (!remove)
+          throw new PortsnareError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            'removing hosts.deny lines is not supported here',
+          );
+        if (!template)
+          throw new PortsnareError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            'KILL_HOSTS_DENY is empty, so the line to remove is unknown',
+          );
         const lines = viaHostsDeny.map((b) => substituteMacros(template, macroValues(b)));
         await remove(settings.hostsDenyFile, lines);
         for (const b of viaHostsDeny) done(b.address, 'hosts.deny');
@@ -215,12 +236,19 @@ export class ClassicResponder {
       if (!b.backends.includes('route')) continue;
       const undo = settings.unkillRoute;
       if (!undo) {
-        failed(b.address, 'KILL_ROUTE', new Error('UNKILL_ROUTE is empty; remove the route by hand'));
+        failed(
+          b.address,
+          'KILL_ROUTE',
+          new PortsnareError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            'UNKILL_ROUTE is empty; remove the route by hand',
+          ),
+        );
         continue;
       }
       const failure = await this.#runSteps(undo, macroValues(b));
       if (failure === null) done(b.address, 'route');
-      else failed(b.address, 'UNKILL_ROUTE', new Error(failure));
+      else failed(b.address, 'UNKILL_ROUTE', new PortsnareError(ErrorCodes.COMMAND_FAILED, failure));
     }
     return undone;
   }
@@ -259,7 +287,11 @@ export class ClassicResponder {
       const chunk = viaNft.slice(i, i + NFT_CHUNK);
       try {
         const nft = this.#deps.nft;
-        if (!nft) throw new Error('stored bans use nftables, which is not in use now (BLOCK_BACKEND)');
+        if (!nft)
+          throw new PortsnareError(
+            ErrorCodes.BACKEND_UNAVAILABLE,
+            'stored bans use nftables, which is not in use now (BLOCK_BACKEND)',
+          );
         await nft.block(chunk.map((b) => ({ address: b.address, timeoutSeconds: b.secondsLeft ?? 0 })));
       } catch (err) {
         failed(
@@ -289,7 +321,8 @@ export class ClassicResponder {
         // there once whether or not the interrupted KILL_ROUTE had run.
         if (interrupted && settings.unkillRoute) await this.#runSteps(settings.unkillRoute, macroValues(b));
         const failure = await this.#runSteps(settings.killRoute, macroValues(b));
-        if (failure !== null) failed(b.address, 'KILL_ROUTE', new Error(failure));
+        if (failure !== null)
+          failed(b.address, 'KILL_ROUTE', new PortsnareError(ErrorCodes.COMMAND_FAILED, failure));
       }
     }
     return failures;

@@ -9,7 +9,7 @@
  */
 import { chown, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { systemErrorCode } from '../errors.ts';
+import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 
 const queues = new Map<string, Promise<unknown>>();
 
@@ -26,7 +26,8 @@ function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
 export type HostsDenyOutcome = 'added' | 'present';
 
 function checkLine(line: string): void {
-  if (line.includes('\n') || line.includes('\r')) throw new Error('hosts.deny line contains a line break');
+  if (line.includes('\n') || line.includes('\r'))
+    throw new PortsnareError(ErrorCodes.TEMPLATE, 'hosts.deny line contains a line break');
 }
 
 /**

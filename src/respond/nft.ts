@@ -182,7 +182,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function jsonObjects(stdout: string): Record<string, unknown>[] {
   const parsed: unknown = JSON.parse(stdout);
   const list = isRecord(parsed) ? parsed.nftables : undefined;
-  if (!Array.isArray(list)) throw new Error('nft -j output without an "nftables" array');
+  if (!Array.isArray(list))
+    throw new PortsnareError(ErrorCodes.UNEXPECTED_OUTPUT, 'nft -j output without an "nftables" array');
   return list.filter(isRecord);
 }
 
@@ -227,7 +228,10 @@ export class NftResponder {
     this.run = opts.run ?? ((argv, input) => spawnRun(argv, input));
     this.batchDelayMs = opts.batchDelayMs ?? 0;
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(this.table)) {
-      throw new Error(`invalid nftables table name: ${JSON.stringify(this.table)}`);
+      throw new PortsnareError(
+        ErrorCodes.CONFIG,
+        `invalid nftables table name: ${JSON.stringify(this.table)}`,
+      );
     }
     if (!Number.isFinite(this.batchDelayMs) || this.batchDelayMs < 0) {
       throw new RangeError(`batchDelayMs must be >= 0, got ${this.batchDelayMs}`);
@@ -425,7 +429,11 @@ function listedBan(element: unknown): NftListedBan {
   const elem = isRecord(element) && isRecord(element.elem) ? element.elem : undefined;
   const value = elem ? elem.val : element;
   const address = typeof value === 'string' ? canonicalAddress(value) : null;
-  if (address === null) throw new Error(`unexpected set element in nft output: ${JSON.stringify(element)}`);
+  if (address === null)
+    throw new PortsnareError(
+      ErrorCodes.UNEXPECTED_OUTPUT,
+      `unexpected set element in nft output: ${JSON.stringify(element)}`,
+    );
   const expires = elem?.expires ?? elem?.timeout;
   return { address, expiresInSeconds: typeof expires === 'number' ? expires : null };
 }

@@ -40,7 +40,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalAddress } from '../net/address.ts';
 import { acquireDirLock } from './dir-lock.ts';
-import { ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
+import { asError, ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
 import {
   FORMAT_VERSION,
   Interner,
@@ -261,7 +261,7 @@ export class BanStore {
         payloads.push(payload);
       }
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(asError(err, ErrorCodes.FILE));
     }
     if (stored.length === 0) return Promise.resolve();
     return this.#write(payloads, () => {
@@ -342,7 +342,8 @@ export class BanStore {
   // --- the write queue: one job at a time, consecutive writes merged ------------------------------
 
   #write(payloads: string[], commit: Commit): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('ban store is closed'));
+    if (this.#closed)
+      return Promise.reject(new PortsnareError(ErrorCodes.STORE_CLOSED, 'ban store is closed'));
     for (const payload of payloads) this.#encoder.push(payload);
     const data = this.#encoder.take();
     return new Promise((resolve, reject) => {
@@ -361,7 +362,8 @@ export class BanStore {
   }
 
   #task(run: () => Promise<void>): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('ban store is closed'));
+    if (this.#closed)
+      return Promise.reject(new PortsnareError(ErrorCodes.STORE_CLOSED, 'ban store is closed'));
     return new Promise((resolve, reject) => {
       this.#jobs.push({ kind: 'task', run: () => run().then(resolve, reject) });
       this.#kick();
@@ -408,7 +410,7 @@ export class BanStore {
     try {
       await this.#compactNow();
     } catch (err) {
-      this.lastCompactionError = err instanceof Error ? err : new Error(String(err));
+      this.lastCompactionError = asError(err, ErrorCodes.FILE);
       this.#compactAt = this.#journalRecords + this.#compactEvery;
     }
   }
@@ -428,7 +430,7 @@ export class BanStore {
   }
 
   #journalHandle(): FileHandle {
-    if (this.#journal === null) throw new Error('ban store is closed');
+    if (this.#journal === null) throw new PortsnareError(ErrorCodes.STORE_CLOSED, 'ban store is closed');
     return this.#journal;
   }
 
