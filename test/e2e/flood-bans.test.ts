@@ -159,7 +159,9 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
   t.diagnostic(`the store held ${interrupted} ban(s) whose response the kill cut off`);
 
   await first.sink.close();
-  daemon = await startDaemon(lab, files, ['-stcp']);
+  // The restart redoes the route of every ban the kill cut off (two commands each, ~1,000 bans):
+  // seconds on a quiet machine, more on a loaded one.
+  daemon = await startDaemon(lab, files, ['-stcp'], { startupTimeoutMs: 60_000 });
   const { sink } = daemon;
   const restored = sink.messages().find((m) => m.startsWith('adminalert: Restored '));
   const m = /^adminalert: Restored (\d+) ban\(s\) from (\S+) in \d+ ms$/.exec(restored ?? '');

@@ -71,7 +71,12 @@ export async function prepareFiles(
 }
 
 /** Starts `portsnare <args> --config <files.config> --foreground` in the sensor namespace. */
-export async function startDaemon(lab: Lab, files: DaemonFiles, args: string[]): Promise<RunningDaemon> {
+export async function startDaemon(
+  lab: Lab,
+  files: DaemonFiles,
+  args: string[],
+  opts: { startupTimeoutMs?: number } = {},
+): Promise<RunningDaemon> {
   assert.ok(
     existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js')),
     'portsnare is not built: run `npm run build` first',
@@ -99,13 +104,24 @@ export async function startDaemon(lab: Lab, files: DaemonFiles, args: string[]):
       await rm(files.dir, { recursive: true, force: true });
     },
   };
-  const started = await Promise.race([
-    sink
-      .waitForMessage('adminalert: PortSentry is now active and listening.', { timeoutMs: 15_000 })
-      .then(() => true),
-    proc.exited.then(() => false),
-  ]);
-  assert.ok(started, `the daemon exited during startup:\n${proc.stderr()}`);
+  // A daemon that does not come up is killed and its sink closed here: the caller never got it, so
+  // its own cleanup cannot (a leaked process or socket keeps the test file from ever ending).
+  try {
+    const started = await Promise.race([
+      sink
+        .waitForMessage('adminalert: PortSentry is now active and listening.', {
+          timeoutMs: opts.startupTimeoutMs ?? 15_000,
+        })
+        .then(() => true),
+      proc.exited.then(() => false),
+    ]);
+    assert.ok(started, `the daemon exited during startup:\n${proc.stderr()}`);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    await proc.exited;
+    await sink.close();
+    throw err;
+  }
   return running;
 }
 
