@@ -28,14 +28,25 @@ export interface PcapFile {
   packets: Iterable<PcapPacket>;
 }
 
-const GLOBAL_HEADER = 24;
-const RECORD_HEADER = 16;
+export const PCAP_GLOBAL_HEADER = 24;
+export const PCAP_RECORD_HEADER = 16;
+const GLOBAL_HEADER = PCAP_GLOBAL_HEADER;
+const RECORD_HEADER = PCAP_RECORD_HEADER;
 const MAGIC_MICROSECONDS = 0xa1b2c3d4;
 const MAGIC_NANOSECONDS = 0xa1b23c4d;
 const MAGIC_PCAPNG = 0x0a0d0d0a;
 
-/** Parses a classic pcap file. Throws an Error if `buf` does not start with a pcap header. */
-export function readPcap(buf: Buffer): PcapFile {
+/** A classic pcap file header, read. */
+export interface PcapHeader {
+  linkType: number;
+  snaplen: number;
+  nanoseconds: boolean;
+  /** Reads a 32-bit field of this file's byte order. */
+  u32: (buf: Buffer, offset: number) => number;
+}
+
+/** Reads the 24-byte file header; throws PCAP_FORMAT if `buf` does not start with one. */
+export function parsePcapHeader(buf: Buffer): PcapHeader {
   if (buf.length < GLOBAL_HEADER) {
     throw new PortsnareError(
       ErrorCodes.PCAP_FORMAT,
@@ -63,9 +74,16 @@ export function readPcap(buf: Buffer): PcapFile {
       `not a pcap file: bad magic number 0x${magicBE.toString(16).padStart(8, '0')}`,
     );
   }
-  const u32 = (offset: number) => (littleEndian ? buf.readUInt32LE(offset) : buf.readUInt32BE(offset));
-  const snaplen = u32(16);
-  const linkType = u32(20) & 0xffff;
+  const u32 = littleEndian
+    ? (b: Buffer, offset: number) => b.readUInt32LE(offset)
+    : (b: Buffer, offset: number) => b.readUInt32BE(offset);
+  return { linkType: u32(buf, 20) & 0xffff, snaplen: u32(buf, 16), nanoseconds, u32 };
+}
+
+/** Parses a classic pcap file held in memory. Throws PCAP_FORMAT if `buf` does not start with a pcap header. */
+export function readPcap(buf: Buffer): PcapFile {
+  const { linkType, snaplen, nanoseconds, u32: read } = parsePcapHeader(buf);
+  const u32 = (offset: number) => read(buf, offset);
   const packets: Iterable<PcapPacket> = {
     *[Symbol.iterator]() {
       let offset = GLOBAL_HEADER;
