@@ -65,6 +65,7 @@ export class ClassicTcpSensor implements Sensor {
         return this.#ctx.onProbe({
           mode: 'tcp',
           protocol: 'tcp',
+          evidence: 'handshake',
           source: hit.source,
           port: hit.port,
           time: Date.now(),
@@ -121,6 +122,7 @@ export class ClassicUdpSensor implements Sensor {
         return this.#ctx.onProbe({
           mode: 'udp',
           protocol: 'udp',
+          evidence: 'datagram',
           source: hit.source,
           port: hit.port,
           time: Date.now(),
