@@ -304,6 +304,7 @@ function childDetector(req: DetectorRequest): DetectorResult {
   const probe = (source: string, port: number, e: number): ProbeEvent => ({
     mode: 'stcp',
     protocol: 'tcp',
+    evidence: 'packet',
     source,
     port,
     destination: sensor,

@@ -21,15 +21,15 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { settingsFromConf } from '../../src/config/settings.ts';
-import { PacketPipeline, type PipelineCounters } from '../../src/daemon/packet-pipeline.ts';
-import { buildWatchPlan } from '../../src/daemon/watch-plan.ts';
+import { PacketPipeline, type PipelineCounters } from '../../src/sensors/packet-pipeline.ts';
+import { buildWatchPlan } from '../../src/sensors/watch-plan.ts';
 import { Detector, type TriggerSettings } from '../../src/detect/detector.ts';
 import type { WatchPlan } from '../../src/detect/packet-probe.ts';
 import { DEFAULT_MAX_TRACKED_SOURCES, DistinctPortCounter } from '../../src/detect/trigger.ts';
 import { CidrSet } from '../../src/net/cidr-set.ts';
 import { ownAddressSet } from '../../src/net/host-addresses.ts';
 import { decodePacket, LinkType } from '../../src/packets/decode.ts';
-import { fuzzDecoder } from '../../src/packets/fuzz.ts';
+import { fuzzDecoder } from '../../test/builders/fuzz.ts';
 import type { BenchOptions } from './options.ts';
 import { fixed, int, median, mib } from './stats.ts';
 import { buildSyntheticCapture, SENSOR_V4, SENSOR_V6, type SyntheticCapture } from './synthetic-capture.ts';

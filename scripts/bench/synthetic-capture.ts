@@ -1,7 +1,7 @@
 // A synthetic capture for the replay benchmark, built in memory: millions of Ethernet frames back
 // to back in one buffer, with the offset of each. Measures nothing itself.
 //
-// How: `buildTcp`/`buildUdp` (src/packets/build.ts) parse addresses and compute checksums on every
+// How: `buildTcp`/`buildUdp` (test/builders/packets.ts) parse addresses and compute checksums on every
 // call, far too slow for millions of packets, so they build a few templates once (IPv4 TCP, IPv4
 // UDP, IPv6 TCP, plus one per real scanner) and each frame is a copy of a template with its source
 // address, ports and TCP flags patched in place. Checksums are then wrong; the decoder does not
@@ -24,9 +24,9 @@
 //
 // Packet times: a steady simulated 10,000 packets/s (0.1 ms apart), which only matters to the
 // detector's STEALTH_TRIGGER_WINDOW; the benchmark runs as fast as the code goes.
-import { buildTcp, buildUdp } from '../../src/packets/build.ts';
+import { buildTcp, buildUdp } from '../../test/builders/packets.ts';
 import { TcpFlag } from '../../src/packets/decode.ts';
-import { prng } from '../../src/packets/fuzz.ts';
+import { prng } from '../../test/builders/fuzz.ts';
 
 export const SENSOR_V4 = '192.0.2.10';
 export const SENSOR_V6 = '2001:db8::10';

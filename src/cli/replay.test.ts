@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { buildTcp, buildUdp } from '../packets/build.ts';
+import { buildTcp, buildUdp } from '../../test/builders/packets.ts';
 import { LinkType } from '../packets/decode.ts';
 import { writePcap } from '../packets/pcap-file.ts';
 

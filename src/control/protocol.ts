@@ -5,7 +5,7 @@
  * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable code.
  */
 import type { Ban } from '../state/ban-store.ts';
-import type { TrapSummary } from '../daemon/sensor.ts';
+import type { TrapSummary } from '../sensors/sensor.ts';
 
 /** Longest request line accepted; anything longer is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 4096;

@@ -33,10 +33,10 @@ import { controlHandler } from './control-handler.ts';
 import { bootChanged, resolveBlockBackend, type ResolvedBackend } from './block-backend.ts';
 import { RefusalLog } from './refusals.ts';
 import { PORTSENTRY_COMPAT_VERSION } from '../version.ts';
-import { ClassicTcpSensor, ClassicUdpSensor } from './classic-sensors.ts';
-import { PacketSensor } from './packet-sensor.ts';
+import { ClassicTcpSensor, ClassicUdpSensor } from '../sensors/classic.ts';
+import { PacketSensor } from '../sensors/packet.ts';
 import { Resolver } from './resolver.ts';
-import type { Sensor, SensorContext, TrapSummary } from './sensor.ts';
+import type { Sensor, SensorContext, TrapSummary } from '../sensors/sensor.ts';
 
 export interface DaemonDeps {
   log: AlertLog;

@@ -9,6 +9,7 @@ import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 const probe = (source: string, port = 1): ProbeEvent => ({
   mode: 'tcp',
   protocol: 'tcp',
+  evidence: 'handshake',
   source,
   port,
   time: 0,
@@ -93,6 +94,7 @@ test('a never-block source that reaches the trigger is refused, never an alert',
   const syn = (source: string, port: number): ProbeEvent => ({
     mode: 'stcp',
     protocol: 'tcp',
+    evidence: 'packet',
     source,
     port,
     time: port,
@@ -118,6 +120,7 @@ test('packet evidence needs distinct ports within the window; a connect does not
   const syn = (port: number, time: number): ProbeEvent => ({
     mode: 'stcp',
     protocol: 'tcp',
+    evidence: 'packet',
     source: '198.51.100.9',
     port,
     time,
@@ -139,6 +142,7 @@ test('TCP and UDP ports are different ports', () => {
     detector.judge({
       mode: protocol === 'tcp' ? 'atcp' : 'audp',
       protocol,
+      evidence: 'packet',
       source: '198.51.100.3',
       port: 80,
       time: 1,
@@ -163,6 +167,7 @@ test('an alert on packet evidence names the distinct ports that made it (UDP one
   const udp = (port: number) => ({
     mode: 'sudp' as const,
     protocol: 'udp' as const,
+    evidence: 'packet' as const,
     source: '203.0.113.4',
     port,
     time: port,
@@ -184,15 +189,59 @@ test('a flood of one-port spoofed sources never alerts and stays bounded', () =>
   let alerts = 0;
   for (let i = 0; i < 200_000; i++) {
     const source = `198.${18 + ((i >> 16) & 1)}.${(i >> 8) & 255}.${i & 255}`;
-    if (detector.judge({ mode: 'atcp', protocol: 'tcp', source, port: i % 1024, time: i }).kind === 'alert')
+    if (
+      detector.judge({ mode: 'atcp', protocol: 'tcp', evidence: 'packet', source, port: i % 1024, time: i })
+        .kind === 'alert'
+    )
       alerts++;
   }
   assert.equal(alerts, 0);
   // A real scanner in the middle of the flood is still caught on its third port.
   const scan = (port: number) =>
-    detector.judge({ mode: 'atcp', protocol: 'tcp', source: '203.0.113.66', port, time: 200_000 + port });
+    detector.judge({
+      mode: 'atcp',
+      protocol: 'tcp',
+      evidence: 'packet',
+      source: '203.0.113.66',
+      port,
+      time: 200_000 + port,
+    });
   assert.deepEqual(
     [1, 2, 3].map((p) => scan(p).kind),
     ['below-trigger', 'below-trigger', 'alert'],
   );
+});
+
+test('the evidence kind, not the mode name, decides whether distinct ports are needed', () => {
+  const triggers = { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 };
+  const judge = (event: Omit<ProbeEvent, 'source' | 'time'>) =>
+    new Detector({ ignore: set(), own: set() }, triggers).judge({
+      ...event,
+      source: '198.51.100.20',
+      time: 0,
+    }).kind;
+  // Classic -udp: a datagram acts on the first hit, as in 1.2.
+  assert.equal(judge({ mode: 'udp', protocol: 'udp', evidence: 'datagram', port: 69 }), 'alert');
+  // Classic -tcp: a completed handshake acts at once.
+  assert.equal(judge({ mode: 'tcp', protocol: 'tcp', evidence: 'handshake', port: 1 }), 'alert');
+  // Packet evidence needs STEALTH_TRIGGER_PORTS distinct ports, whatever mode it is labelled with...
+  assert.equal(judge({ mode: 'stcp', protocol: 'tcp', evidence: 'packet', port: 1 }), 'below-trigger');
+  assert.equal(judge({ mode: 'udp', protocol: 'udp', evidence: 'packet', port: 69 }), 'below-trigger');
+  // ...and a handshake or datagram does not, even under a packet mode's name.
+  assert.equal(judge({ mode: 'stcp', protocol: 'tcp', evidence: 'handshake', port: 1 }), 'alert');
+  assert.equal(judge({ mode: 'audp', protocol: 'udp', evidence: 'datagram', port: 69 }), 'alert');
+});
+
+test('packet evidence alerts name their ports; handshake and datagram alerts do not', () => {
+  const detector = new Detector(
+    { ignore: set(), own: set() },
+    { scanTrigger: 0, stealthPorts: 2, stealthWindowMs: 10_000 },
+  );
+  const hit = (source: string, evidence: ProbeEvent['evidence'], port: number) =>
+    detector.judge({ mode: 'udp', protocol: 'udp', evidence, source, port, time: port });
+  assert.deepEqual(hit('203.0.113.30', 'datagram', 7), { kind: 'alert', count: 1 });
+  assert.equal(hit('203.0.113.31', 'packet', 7).kind, 'below-trigger');
+  const verdict = hit('203.0.113.31', 'packet', 9);
+  assert.equal(verdict.kind, 'alert');
+  assert.deepEqual(verdict.kind === 'alert' && verdict.ports, [7, 9]);
 });

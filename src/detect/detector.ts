@@ -5,7 +5,7 @@
  */
 import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { CidrSet } from '../net/cidr-set.ts';
-import { isPacketEvidence, type ProbeEvent } from './probe.ts';
+import type { ProbeEvent } from './probe.ts';
 import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
 export type IgnoreReason = 'ignore-list' | 'own-address';
@@ -106,13 +106,16 @@ export class Detector {
   }
 
   #count(event: ProbeEvent): Verdict {
-    const distinct = isPacketEvidence(event.mode)
-      ? this.#distinct.hit(
-          event.source,
-          event.protocol === 'udp' ? event.port + 65536 : event.port,
-          event.time,
-        )
-      : { distinct: 1, fired: true };
+    // Packet evidence (a source anyone can forge) must touch STEALTH_TRIGGER_PORTS distinct ports; a
+    // handshake or a datagram counts as in 1.2 (classic UDP keeps its first-datagram trigger).
+    const distinct =
+      event.evidence === 'packet'
+        ? this.#distinct.hit(
+            event.source,
+            event.protocol === 'udp' ? event.port + 65536 : event.port,
+            event.time,
+          )
+        : { distinct: 1, fired: true };
     const { count, fired } = this.#trigger.hit(event.source);
     if (!fired || !distinct.fired) return { kind: 'below-trigger', count, distinctPorts: distinct.distinct };
     return distinct.ports

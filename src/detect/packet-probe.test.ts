@@ -31,6 +31,7 @@ test('a SYN to a watched port of a local address is a probe with its label', () 
     event: {
       mode: 'atcp',
       protocol: 'tcp',
+      evidence: 'packet',
       source: '203.0.113.9',
       port: 1,
       destination: '10.0.0.1',
@@ -54,6 +55,7 @@ test('a SYN to a watched port of a local address is a probe with its label', () 
     event: {
       mode: 'sudp',
       protocol: 'udp',
+      evidence: 'packet',
       source: '203.0.113.9',
       port: 69,
       destination: '10.0.0.1',

@@ -64,6 +64,7 @@ export function probeFromPacket(
     event: {
       mode: watch.mode,
       protocol: packet.protocol,
+      evidence: 'packet',
       source: packet.source,
       port: packet.destinationPort,
       destination: packet.destination,

@@ -26,14 +26,6 @@ export function isAdvanced(mode: Mode): boolean {
 }
 
 /**
- * Whether a hit of this mode can come from a forged source: everything but a completed TCP
- * handshake (classic `-tcp`). Classic UDP keeps 1.2's first-datagram trigger for now.
- */
-export function isPacketEvidence(mode: Mode): boolean {
-  return !isClassic(mode);
-}
-
-/**
  * What kind of evidence a probe is, set by the sensor that saw it: `handshake`, a completed TCP
  * handshake (the source address answered our SYN-ACK, so it is real); `datagram`, a UDP datagram
  * received on a socket; `packet`, a packet seen by the capture (SYN, FIN, NULL, XMAS, UDP), whose
@@ -44,6 +36,12 @@ export type EvidenceKind = 'handshake' | 'datagram' | 'packet';
 export interface ProbeEvent {
   mode: Mode;
   protocol: Protocol;
+  /**
+   * What the sensor saw: classic TCP traps `handshake`, classic UDP traps `datagram`, the packet
+   * capture (stealth and advanced modes) `packet`. The detector counts distinct ports only for
+   * `packet` evidence; a handshake or a datagram counts as 1.2 did.
+   */
+  evidence: EvidenceKind;
   /** Canonical source address (IPv4 dotted quad, or compressed lower-case IPv6). */
   source: string;
   /** Destination (trap) port. */

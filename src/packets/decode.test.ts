@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { canonicalAddress } from '../net/address.ts';
-import { buildTcp, buildUdp, withLinkType } from './build.ts';
+import { buildTcp, buildUdp, withLinkType } from '../../test/builders/packets.ts';
 import { decodePacket, LinkType, TcpFlag, type DecodedPacket, type DecodeResult } from './decode.ts';
-import { fuzzDecoder, syntheticCorpus, type CorpusPacket } from './fuzz.ts';
+import { fuzzDecoder, syntheticCorpus, type CorpusPacket } from '../../test/builders/fuzz.ts';
 import { readPcap } from './pcap-file.ts';
 
 const { FIN, SYN, RST, PSH, ACK, URG } = TcpFlag;

@@ -1,5 +1,5 @@
 // Tests of packets/pcap-file (reading the real captures, both byte orders, nanosecond files, cut
-// files, bad headers, writing) and of packets/build's checksums, checked by hand and, where tcpdump
+// files, bad headers, writing) and of test/builders/packets' checksums, checked by hand and, where tcpdump
 // is installed, by tcpdump reading a file written here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildTcp, buildUdp, checksum } from './build.ts';
+import { buildTcp, buildUdp, checksum } from '../../test/builders/packets.ts';
 import { LinkType, TcpFlag } from './decode.ts';
 import { pcapHeader, pcapRecord, readPcap, writePcap, type PcapPacket } from './pcap-file.ts';
 

@@ -1,7 +1,10 @@
-// Stealth modes' packet source: a live libpcap capture (the native Capture), non-promiscuous, with a
-// BPF filter, delivering packets to the caller in batches straight from the event loop.
-// Owns: opening, refiltering and closing the capture, its defaults, and splitting the addon's batch
-// buffers into packets. Not: link/IP/TCP decoding, deciding what a packet means, choosing the filter.
+/**
+ * @module sensors/capture
+ * Stealth modes' packet source: a live libpcap capture (the native Capture), non-promiscuous, with a
+ * BPF filter, delivering packets to the caller in batches straight from the event loop.
+ * Owns: opening, refiltering and closing the capture, its defaults, and splitting the addon's batch
+ * buffers into packets. Not: link/IP/TCP decoding, deciding what a packet means, choosing the filter.
+ */
 import { endianness } from 'node:os';
 
 import { loadNative, type NativeCaptureError } from './native.ts';

@@ -1,5 +1,8 @@
-// The one place that loads portsnare's native addon (native/build/Release/portsnare_native.node)
-// and the typed boundary around it: nothing outside this file sees an untyped addon value.
+/**
+ * @module sensors/native
+ * The one place that loads portsnare's native addon (native/build/Release/portsnare_native.node)
+ * and the typed boundary around it: nothing outside this file sees an untyped addon value.
+ */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -1,30 +1,33 @@
-// The kernel's table of local sockets, read from /proc/net/{tcp,tcp6,udp,udp6}: which ports have a
-// service on which local addresses. Advanced mode (-atcp/-audp) uses it twice: at startup to leave
-// out the ports where something listens (servedPorts), and before each hit to ask whether a service
-// is there for that packet's destination address and port now (isServed, PortSentry's "Smart-Verify").
-// Owns: parsing the /proc text and answering those two questions. Not: deciding what a hit is,
-// exclusion lists from the config, logging.
-//
-// Why not PortSentry 1.2's test bind(): a TCP port in TIME_WAIT fails the bind, so it looked "in use"
-// for about 60 s after a connection closed, and a service bound to one address masked probes to
-// every other address. Here only TCP sockets in LISTEN count, and each socket serves only the
-// address it is bound to (or every address, if bound to the wildcard).
-//
-// The table is that of the network namespace of the process that reads it (/proc/net is a link to
-// /proc/self/net). SO_BINDTODEVICE and VRF bindings are not visible in /proc and are ignored.
-//
-// Cost, measured on the project's machine (Debian 12, kernel 6.18, Node 20, 2 vCPU) in a network
-// namespace of its own, median of 100 reads:
-//   - no sockets at all: refresh() 8 ms, nearly all of it the kernel walking its TCP hash table to
-//     print tcp and tcp6 (shared by all namespaces and sized at boot from the memory, so this floor
-//     does not depend on how many sockets there are); the two UDP files take 0.2 ms;
-//   - 10,000 sockets (2,500 in each file: TCP listeners, bound UDP sockets): refresh() 54 ms, of
-//     which parsing is 3 ms; re-reading only TCP 24 ms, only UDP 30 ms;
-//   - 10,000 established TCP sockets: refresh() 40 ms (parsing 3 ms).
-// So the cost is the kernel's, not ours. A query re-reads only its own protocol's two files, at most
-// once per minRefreshMs (default 50): under a flood of probes that is at most 20 re-reads a second,
-// which on a host with 10,000 sockets keeps the event loop busy a third to a half of the time. Between re-reads
-// isServed is a canonicalAddress call plus a Map and a Set lookup (about 0.1 µs).
+/**
+ * @module sensors/socket-table
+ * The kernel's table of local sockets, read from /proc/net/{tcp,tcp6,udp,udp6}: which ports have a
+ * service on which local addresses. Advanced mode (-atcp/-audp) uses it twice: at startup to leave
+ * out the ports where something listens (servedPorts), and before each hit to ask whether a service
+ * is there for that packet's destination address and port now (isServed, PortSentry's "Smart-Verify").
+ * Owns: parsing the /proc text and answering those two questions. Not: deciding what a hit is,
+ * exclusion lists from the config, logging.
+ *
+ * Why not PortSentry 1.2's test bind(): a TCP port in TIME_WAIT fails the bind, so it looked "in use"
+ * for about 60 s after a connection closed, and a service bound to one address masked probes to
+ * every other address. Here only TCP sockets in LISTEN count, and each socket serves only the
+ * address it is bound to (or every address, if bound to the wildcard).
+ *
+ * The table is that of the network namespace of the process that reads it (/proc/net is a link to
+ * /proc/self/net). SO_BINDTODEVICE and VRF bindings are not visible in /proc and are ignored.
+ *
+ * Cost, measured on the project's machine (Debian 12, kernel 6.18, Node 20, 2 vCPU) in a network
+ * namespace of its own, median of 100 reads:
+ *   - no sockets at all: refresh() 8 ms, nearly all of it the kernel walking its TCP hash table to
+ *     print tcp and tcp6 (shared by all namespaces and sized at boot from the memory, so this floor
+ *     does not depend on how many sockets there are); the two UDP files take 0.2 ms;
+ *   - 10,000 sockets (2,500 in each file: TCP listeners, bound UDP sockets): refresh() 54 ms, of
+ *     which parsing is 3 ms; re-reading only TCP 24 ms, only UDP 30 ms;
+ *   - 10,000 established TCP sockets: refresh() 40 ms (parsing 3 ms).
+ * So the cost is the kernel's, not ours. A query re-reads only its own protocol's two files, at most
+ * once per minRefreshMs (default 50): under a flood of probes that is at most 20 re-reads a second,
+ * which on a host with 10,000 sockets keeps the event loop busy a third to a half of the time. Between re-reads
+ * isServed is a canonicalAddress call plus a Map and a Set lookup (about 0.1 µs).
+ */
 
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';

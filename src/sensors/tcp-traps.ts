@@ -1,7 +1,10 @@
-// Classic `-tcp` mode's trap ports: opens one native listening socket per (port, family), attributes
-// every accepted connection to its real source address, sends the optional banner and closes it.
-// Owns: TCP trap binding and per-connection handling. Not: deciding what a hit means, logging,
-// blocking (the caller's onHit / onAcceptError and the failures it gets back).
+/**
+ * @module sensors/tcp-traps
+ * Classic `-tcp` mode's trap ports: opens one native listening socket per (port, family), attributes
+ * every accepted connection to its real source address, sends the optional banner and closes it.
+ * Owns: TCP trap binding and per-connection handling. Not: deciding what a hit means, logging,
+ * blocking (the caller's onHit / onAcceptError and the failures it gets back).
+ */
 import { canonicalAddress } from '../net/address.ts';
 import { isNativeSystemError, loadNative, type NativeModule, type NativeTcpTrap } from './native.ts';
 

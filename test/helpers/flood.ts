@@ -5,7 +5,7 @@
 // Ethernet destination is the sensor's MAC. Forged sources come from 198.18.0.0/15 (benchmarking,
 // RFC 2544) or whatever the test passes (documentation ranges, lab addresses).
 import { writeFile } from 'node:fs/promises';
-import { buildTcp } from '../../src/packets/build.ts';
+import { buildTcp } from '../builders/packets.ts';
 import { LinkType, TcpFlag } from '../../src/packets/decode.ts';
 import { pcapHeader, pcapRecord } from '../../src/packets/pcap-file.ts';
 import type { Lab, LabHost, LabProcess } from './netns.ts';

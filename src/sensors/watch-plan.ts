@@ -1,5 +1,5 @@
 /**
- * @module daemon/watch-plan
+ * @module sensors/watch-plan
  * What the packet modes watch, decided at start from the settings and the ports already in use, with
  * PortSentry 1.2's startup lines: stealth modes drop listed ports a service holds ("Socket N is in
  * use"); advanced modes watch every port below ADVANCED_PORTS_x except the excluded ones and report

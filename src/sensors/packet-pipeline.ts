@@ -1,5 +1,5 @@
 /**
- * @module daemon/packet-pipeline
+ * @module sensors/packet-pipeline
  * One captured packet's way through portsnare: decode, keep what is a probe of a watched mode, hand
  * the probe on. Every packet is counted as decoded, malformed (by reason) or skipped (by reason), so
  * nothing disappears unexplained. Shared by the live capture and `portsnare replay`.

@@ -1,5 +1,5 @@
 /**
- * @module daemon/packet-sensor
+ * @module sensors/packet
  * The stealth and advanced modes' sensor: one libpcap capture (all interfaces, or INTERFACE) whose
  * filter admits only packets to this host's addresses and watched ports, the packet pipeline, the
  * kernel's socket table for "is a service there?", and libpcap's drop counters reported.
@@ -7,10 +7,10 @@
 import { asError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import type { Mode, ProbeEvent } from '../detect/probe.ts';
-import { loadNative } from '../sensors/native.ts';
-import { buildFilter } from '../sensors/bpf.ts';
-import { openCapture, type CaptureHandle } from '../sensors/capture.ts';
-import { SocketTable } from '../sensors/socket-table.ts';
+import { loadNative } from './native.ts';
+import { buildFilter } from './bpf.ts';
+import { openCapture, type CaptureHandle } from './capture.ts';
+import { SocketTable } from './socket-table.ts';
 import { PacketPipeline } from './packet-pipeline.ts';
 import type { TrapSummary, Sensor, SensorContext } from './sensor.ts';
 import { buildWatchPlan } from './watch-plan.ts';

@@ -1,13 +1,13 @@
 /**
- * @module daemon/classic-sensors
+ * @module sensors/classic
  * The classic modes' sensors: `-tcp` traps (native accept, exact peer) and `-udp` traps, with
  * PortSentry 1.2's startup lines and the right port numbers on bind failures.
  */
 import type { Protocol } from '../detect/probe.ts';
 import { asError, describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import type { AlertLog } from '../report/alert-log.ts';
-import { openTcpTraps, type TcpTrapSet } from '../sensors/tcp-traps.ts';
-import { openUdpTraps, type UdpTrapSet } from '../sensors/udp-traps.ts';
+import { openTcpTraps, type TcpTrapSet } from './tcp-traps.ts';
+import { openUdpTraps, type UdpTrapSet } from './udp-traps.ts';
 import type { Sensor, SensorContext } from './sensor.ts';
 
 /** 1.2's per-port listen/bind-failure lines; IPv6 being unavailable is said once. Throws if none bound. */
@@ -65,6 +65,7 @@ export class ClassicTcpSensor implements Sensor {
         return this.#ctx.onProbe({
           mode: 'tcp',
           protocol: 'tcp',
+          evidence: 'handshake',
           source: hit.source,
           port: hit.port,
           time: Date.now(),
@@ -121,6 +122,7 @@ export class ClassicUdpSensor implements Sensor {
         return this.#ctx.onProbe({
           mode: 'udp',
           protocol: 'udp',
+          evidence: 'datagram',
           source: hit.source,
           port: hit.port,
           time: Date.now(),

@@ -1,5 +1,5 @@
 /**
- * @module packets/build
+ * @module test/builders/packets
  * A small packet builder for tests and benchmarks: Ethernet frames carrying IPv4 or IPv6 and a
  * TCP or UDP header, with correct IPv4 header checksums and TCP/UDP checksums, so that replays
  * (tcpreplay, a packet socket) are accepted by a receiving kernel. Options cover what the decoder's
@@ -9,7 +9,7 @@
  * Not a hot path: addresses are parsed with ipaddr.js on every call.
  */
 import ipaddr from 'ipaddr.js';
-import { LinkType } from './decode.ts';
+import { LinkType } from '../../src/packets/decode.ts';
 
 export interface PacketSpec {
   family: 4 | 6;

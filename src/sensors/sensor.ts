@@ -1,5 +1,5 @@
 /**
- * @module daemon/sensor
+ * @module sensors/sensor
  * What the daemon asks of a sensor: start (logging the mode's startup lines, throwing if the mode
  * cannot run), hand every probe to `onProbe`, follow the host's addresses, close.
  */

@@ -1,5 +1,5 @@
 /**
- * @module packets/fuzz
+ * @module test/builders/fuzz
  * A seeded fuzz loop for `decodePacket`: random and mutated frames (bit flips, "interesting" byte
  * values, truncation, splicing, insertions and deletions, pure noise) under every supported link
  * type and a few unsupported ones. It checks the decoder's contract on every input: it never
@@ -8,9 +8,15 @@
  * and the input in hex, so it can be replayed. Used by the unit tests (with the real captures as
  * corpus) and by benchmarks (millions of iterations).
  */
-import { canonicalAddress } from '../net/address.ts';
-import { buildTcp, buildUdp, withLinkType } from './build.ts';
-import { decodePacket, LinkType, TcpFlag, type DecodedPacket, type DropReason } from './decode.ts';
+import { canonicalAddress } from '../../src/net/address.ts';
+import { buildTcp, buildUdp, withLinkType } from './packets.ts';
+import {
+  decodePacket,
+  LinkType,
+  TcpFlag,
+  type DecodedPacket,
+  type DropReason,
+} from '../../src/packets/decode.ts';
 
 export interface CorpusPacket {
   linkType: number;
