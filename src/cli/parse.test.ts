@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { usage } from './definitions.ts';
+import { usage } from './usage.ts';
 import { parseCommandLine } from './parse.ts';
 
 test('PortSentry mode flags, one TCP and one UDP together', () => {

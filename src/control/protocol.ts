@@ -2,10 +2,12 @@
  * @module control/protocol
  * What `portsnare status|list|block|unblock|flush` and the daemon say to each other over the control
  * socket: one JSON request line, one JSON reply line. Requests are checked field by field here, so
- * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable code.
+ * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable
+ * code, and each command's result is checked against its type before the CLI uses it. The wire
+ * types are this module's own (the daemon's bans and traps satisfy them structurally).
  */
-import type { Ban } from '../state/ban-store.ts';
-import type { TrapSummary } from '../daemon/sensor.ts';
+import { ErrorCodes, PortsnareError, type ErrorCode } from '../errors.ts';
+import { arrayOf, boolean, isObject, nullable, number, object, recordOf, string } from './json-shape.ts';
 
 /** Longest request line accepted; anything longer is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -16,6 +18,8 @@ export type ControlRequest =
   | { command: 'block'; address: string; seconds: number | null }
   | { command: 'unblock'; target: string }
   | { command: 'flush' };
+
+export type ControlCommand = ControlRequest['command'];
 
 /** A ban as shown to people and scripts: times as ISO text. */
 export interface BanView {
@@ -29,6 +33,28 @@ export interface BanView {
   backends: string[];
 }
 
+/** What a ban must have to be shown (the ban store's record has this shape). Times in ms. */
+export interface BanFields {
+  readonly address: string;
+  readonly since: number;
+  /** null: until unblocked. */
+  readonly expires: number | null;
+  readonly ports: readonly number[];
+  readonly scanType: string;
+  readonly mode: string;
+  readonly backends: readonly string[];
+}
+
+/** What one mode watches, as `status` shows it. */
+export interface TrapView {
+  mode: string;
+  /** Ports watched (classic: bound on at least one family; stealth: listed and free at start). */
+  ports: number[] | null;
+  /** Advanced modes: every free port below this, except `exclude`. */
+  below?: number;
+  exclude?: number[];
+}
+
 export interface StatusReport {
   running: boolean;
   pid: number | null;
@@ -37,7 +63,7 @@ export interface StatusReport {
   modes: string[];
   backend: string;
   blockTime: number;
-  traps: TrapSummary[];
+  traps: TrapView[];
   counters: Record<string, number>;
   stateDir: string;
   bans: BanView[];
@@ -59,9 +85,18 @@ export interface FlushReply {
   lifted: number;
 }
 
+/** The result each command's reply carries. */
+export interface ControlResults {
+  status: StatusReport;
+  list: BanView[];
+  block: BlockReply;
+  unblock: UnblockReply;
+  flush: FlushReply;
+}
+
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
 
-export function banView(ban: Ban): BanView {
+export function toBanView(ban: BanFields): BanView {
   return {
     address: ban.address,
     since: new Date(ban.since).toISOString(),
@@ -73,22 +108,116 @@ export function banView(ban: Ban): BanView {
   };
 }
 
-/** Parses and checks one request line; throws a RangeError saying what is wrong. */
+/** The name the daemon's control handler uses. */
+export const banView = toBanView;
+
+function readBan(value: unknown, path: string): BanView {
+  const o = object(value, path);
+  return {
+    address: string(o.address, `${path}.address`),
+    since: string(o.since, `${path}.since`),
+    expires: nullable(string)(o.expires, `${path}.expires`),
+    ports: arrayOf(number)(o.ports, `${path}.ports`),
+    scanType: string(o.scanType, `${path}.scanType`),
+    mode: string(o.mode, `${path}.mode`),
+    backends: arrayOf(string)(o.backends, `${path}.backends`),
+  };
+}
+
+function readTrap(value: unknown, path: string): TrapView {
+  const o = object(value, path);
+  const trap: TrapView = {
+    mode: string(o.mode, `${path}.mode`),
+    ports: nullable(arrayOf(number))(o.ports, `${path}.ports`),
+  };
+  if (o.below !== undefined) trap.below = number(o.below, `${path}.below`);
+  if (o.exclude !== undefined) trap.exclude = arrayOf(number)(o.exclude, `${path}.exclude`);
+  return trap;
+}
+
+const readBans = arrayOf(readBan);
+
+const RESULT_READERS: { [C in ControlCommand]: (value: unknown, path: string) => ControlResults[C] } = {
+  status(value, path) {
+    const o = object(value, path);
+    return {
+      running: boolean(o.running, `${path}.running`),
+      pid: nullable(number)(o.pid, `${path}.pid`),
+      startedAt: nullable(string)(o.startedAt, `${path}.startedAt`),
+      version: string(o.version, `${path}.version`),
+      modes: arrayOf(string)(o.modes, `${path}.modes`),
+      backend: string(o.backend, `${path}.backend`),
+      blockTime: number(o.blockTime, `${path}.blockTime`),
+      traps: arrayOf(readTrap)(o.traps, `${path}.traps`),
+      counters: recordOf(number)(o.counters, `${path}.counters`),
+      stateDir: string(o.stateDir, `${path}.stateDir`),
+      bans: readBans(o.bans, `${path}.bans`),
+    };
+  },
+  list: readBans,
+  block(value, path) {
+    const o = object(value, path);
+    return { ban: readBan(o.ban, `${path}.ban`), already: boolean(o.already, `${path}.already`) };
+  },
+  unblock(value, path) {
+    const o = object(value, path);
+    return { lifted: readBans(o.lifted, `${path}.lifted`), found: boolean(o.found, `${path}.found`) };
+  },
+  flush(value, path) {
+    return { lifted: number(object(value, path).lifted, `${path}.lifted`) };
+  },
+};
+
+/**
+ * The result of a `command` reply, checked against its type: a reply of the wrong shape throws a
+ * PortsnareError with ErrorCodes.PROTOCOL naming the field.
+ */
+export function parseReply<C extends ControlCommand>(command: C, result: unknown): ControlResults[C] {
+  return RESULT_READERS[command](result, 'result');
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.values<string>(ErrorCodes).includes(code);
+}
+
+/**
+ * A reply line's envelope: the result of a success, or the daemon's error (its code kept when it is
+ * one of ours, else COMMAND_FAILED) thrown. Not JSON, or not an envelope: PROTOCOL.
+ */
+export function openEnvelope(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new PortsnareError(ErrorCodes.COMMAND_FAILED, 'the daemon sent an unreadable reply');
+  }
+  const o = object(value, 'reply');
+  if (boolean(o.ok, 'reply.ok')) return o.result;
+  const code = string(o.code, 'reply.code');
+  throw new PortsnareError(
+    isErrorCode(code) ? code : ErrorCodes.COMMAND_FAILED,
+    string(o.error, 'reply.error'),
+  );
+}
+
+function refuse(reason: string): PortsnareError {
+  return new PortsnareError(ErrorCodes.USAGE, reason);
+}
+
+/** Parses and checks one request line; throws a USAGE PortsnareError saying what is wrong. */
 export function parseRequest(line: string): ControlRequest {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    throw new RangeError('request is not JSON');
+    throw refuse('request is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RangeError('request is not a JSON object');
-  }
-  const r = value as Record<string, unknown>;
+  if (!isObject(value)) throw refuse('request is not a JSON object');
+  const r = value;
   const text = (key: string): string => {
     const v = r[key];
     if (typeof v !== 'string' || v.length === 0 || v.length > 100) {
-      throw new RangeError(`"${key}" must be a non-empty string`);
+      throw refuse(`"${key}" must be a non-empty string`);
     }
     return v;
   };
@@ -103,14 +232,14 @@ export function parseRequest(line: string): ControlRequest {
         seconds !== null &&
         (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 1)
       ) {
-        throw new RangeError('"seconds" must be a positive whole number or null');
+        throw refuse('"seconds" must be a positive whole number or null');
       }
       return { command: 'block', address: text('address'), seconds };
     }
     case 'unblock':
       return { command: 'unblock', target: text('target') };
     default:
-      throw new RangeError(`unknown command ${JSON.stringify(r.command)}`);
+      throw refuse(`unknown command ${JSON.stringify(r.command)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BanView, StatusReport } from '../control/protocol.ts';
+import type { BanView, StatusReport } from '../../control/protocol.ts';
 import { formatStatus, STATUS_ROWS } from './status.ts';
 
 const ban = (i: number): BanView => ({
