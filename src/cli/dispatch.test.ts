@@ -1,5 +1,8 @@
-// The dispatcher and the command table: every command is found by its name and runs from the
-// table; the usage text is generated from the same definitions and is exactly the text below.
+/**
+ * @module cli/dispatch.test
+ * The dispatcher and the command table: every command is found by its name and runs from the
+ * table; the usage text is generated from the same definitions and is exactly the text below.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';

@@ -1,6 +1,9 @@
-// Exit statuses per kind of failure, in-process through the dispatcher (no root, no network): a
-// usage error, a config error, no daemon, a daemon that refused, a daemon whose reply is malformed,
-// and a failure with no code of its own. A stand-in daemon answers on STATE_DIR/portsnare.sock.
+/**
+ * @module cli/exit-codes.test
+ * Exit statuses per kind of failure, in-process through the dispatcher (no root, no network): a
+ * usage error, a config error, no daemon, a daemon that refused, a daemon whose reply is malformed,
+ * and a failure with no code of its own. A stand-in daemon answers on STATE_DIR/portsnare.sock.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';

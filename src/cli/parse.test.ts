@@ -1,3 +1,8 @@
+/**
+ * @module cli/parse.test
+ * The command line parser: PortSentry's mode flags, each command's own strict options, and the
+ * usage text listing them.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { usage } from './usage.ts';

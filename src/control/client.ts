@@ -7,7 +7,8 @@
  */
 import { createConnection } from 'node:net';
 import { ErrorCodes, PortsnareError, asError, systemErrorCode } from '../errors.ts';
-import { openEnvelope, parseReply, type ControlRequest, type ControlResults } from './protocol.ts';
+import type { ControlRequest, ControlResults } from './protocol.ts';
+import { openEnvelope, parseReply } from './replies.ts';
 
 export class NoDaemonError extends PortsnareError {
   constructor(path: string, reason: string) {

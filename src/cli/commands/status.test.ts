@@ -1,3 +1,7 @@
+/**
+ * @module cli/commands/status.test
+ * `status` for people: the daemon's state, then its bans as a table (the newest only when many).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BanView, StatusReport } from '../../control/protocol.ts';
