@@ -5,12 +5,12 @@
  * acting on the ban store and the backends directly. Direct action is refused while a daemon's pid
  * runs (it would be two writers), and the store's own lock refuses a second process anyway.
  */
-import { ExitCodes } from '../exit-codes.ts';
+import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
 import { loadSettings, type Settings } from '../config/settings.ts';
-import { NoDaemonError, sendRequest } from '../control/client.ts';
-import type { ControlRequest } from '../control/protocol.ts';
+import { NoDaemonError, ask } from '../control/client.ts';
+import type { ControlRequest, ControlResults } from '../control/protocol.ts';
 import { statePaths } from '../state/state-dir.ts';
 import { resolveBlockBackend } from '../daemon/block-backend.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
@@ -22,7 +22,6 @@ import { runCommand } from '../respond/exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
 import type { NftResponder } from '../respond/nft.ts';
 import { BanStore } from '../state/ban-store.ts';
-import type { ParsedCommandLine } from './parse.ts';
 
 export interface Session {
   settings: Settings;
@@ -33,11 +32,11 @@ export interface Session {
 
 /** Reads the config named by --config (or the default); config errors print and give ExitCodes.CONFIG. */
 export async function openSession(
-  cmd: ParsedCommandLine,
+  configPath: string | undefined,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
-): Promise<Session | number> {
-  const loaded = await loadSettings(cmd.options['config'] as string | undefined);
+): Promise<Session | ExitCode> {
+  const loaded = await loadSettings(configPath);
   if (hasErrors(loaded.diagnostics)) {
     for (const d of loaded.diagnostics) err.write(`portsnare: ${formatDiagnostic(d)}\n`);
     return ExitCodes.CONFIG;
@@ -46,10 +45,16 @@ export async function openSession(
   return { settings, socketPath: statePaths(settings.stateDir).socket, out, err };
 }
 
-/** The daemon's answer, or null when no daemon runs. Other failures (permission, errors) throw. */
-export async function askDaemon(session: Session, request: ControlRequest): Promise<unknown> {
+/**
+ * The daemon's answer, checked against the command's reply type, or null when no daemon runs.
+ * Other failures (permission, errors, a malformed reply) throw.
+ */
+export async function askDaemon<R extends ControlRequest>(
+  session: Session,
+  request: R,
+): Promise<ControlResults[R['command']] | null> {
   try {
-    return await sendRequest(session.socketPath, request);
+    return await ask(session.socketPath, request);
   } catch (err) {
     if (err instanceof NoDaemonError) return null;
     throw err;
@@ -126,7 +131,7 @@ export async function openDirect(session: Session, use: DirectUse): Promise<Dire
 }
 
 /** Prints a failure the way every command does; returns ExitCodes.FAILURE, USAGE or NO_PERMISSION. */
-export function reportFailure(session: Pick<Session, 'err'>, err: unknown): number {
+export function reportFailure(session: Pick<Session, 'err'>, err: unknown): ExitCode {
   const text = err instanceof Error ? err.message : String(err);
   session.err.write(`portsnare: ${text}\n`);
   if (err instanceof PortsnareError && err.code === ErrorCodes.USAGE) return ExitCodes.USAGE;
@@ -142,12 +147,12 @@ export function reportFailure(session: Pick<Session, 'err'>, err: unknown): numb
  * thrown failure into its message and exit status.
  */
 export async function runControlCommand(
-  cmd: ParsedCommandLine,
+  configPath: string | undefined,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
-  body: (session: Session) => Promise<number>,
-): Promise<number> {
-  const session = await openSession(cmd, out, err);
+  body: (session: Session) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const session = await openSession(configPath, out, err);
   if (typeof session === 'number') return session;
   try {
     return await body(session);

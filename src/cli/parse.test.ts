@@ -1,6 +1,11 @@
+/**
+ * @module cli/parse.test
+ * The command line parser: PortSentry's mode flags, each command's own strict options, and the
+ * usage text listing them.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { usage } from './definitions.ts';
+import { usage } from './usage.ts';
 import { parseCommandLine } from './parse.ts';
 
 test('PortSentry mode flags, one TCP and one UDP together', () => {

@@ -1,36 +1,33 @@
 /**
  * @module cli/parse
- * argv to a command, its modes and its options. PortSentry's one-token mode flags (`-tcp`) are taken
- * out first by exact match, because a general parser would read `-tcp` as `-t -c p`; the rest goes to
- * node:util parseArgs in strict mode, so a misspelt option is an error, never a guess.
+ * argv to a command, its modes and its options. The command is looked up by name in the command
+ * table (none named: the default, `run`). PortSentry's one-token mode flags (`-tcp`) are taken out
+ * first by exact match, because a general parser would read `-tcp` as `-t -c p`; the rest goes to
+ * the command's own strict parser (see cli/command), so a misspelt option is an error, never a guess.
  */
-import { parseArgs } from 'node:util';
 import type { Mode } from '../detect/probe.ts';
 import { protocolOf } from '../detect/probe.ts';
 import { ErrorCodes, PortsnareError } from '../errors.ts';
-import { COMMANDS, LEGACY_MODE_FLAGS, type CommandDefinition } from './definitions.ts';
+import type { Command, Invocation } from './command.ts';
+import { DEFAULT_COMMAND, findCommand } from './commands/index.ts';
 
-export interface ParsedCommandLine {
-  command: CommandDefinition;
-  modes: Mode[];
-  options: Record<string, string | boolean | string[] | undefined>;
-  positional: string | undefined;
-}
+export const LEGACY_MODE_FLAGS: Readonly<Record<string, Mode>> = {
+  '-tcp': 'tcp',
+  '-udp': 'udp',
+  '-stcp': 'stcp',
+  '-sudp': 'sudp',
+  '-atcp': 'atcp',
+  '-audp': 'audp',
+};
 
-export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
-  const rest = [...argv];
-  let command = COMMANDS[0] as CommandDefinition;
-  const named = COMMANDS.find((c) => c.name === rest[0]);
-  if (named) {
-    command = named;
-    rest.shift();
-  }
+/** Takes the mode flags out of `tokens`; what is left goes to the command's parser. */
+function takeModes(command: Command, tokens: readonly string[]): { modes: Mode[]; rest: string[] } {
   const modes: Mode[] = [];
-  const remaining: string[] = [];
-  for (const token of rest) {
+  const rest: string[] = [];
+  for (const token of tokens) {
     const mode = LEGACY_MODE_FLAGS[token];
     if (mode === undefined) {
-      remaining.push(token);
+      rest.push(token);
       continue;
     }
     if (!command.takesModes)
@@ -44,33 +41,13 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     }
     modes.push(mode);
   }
-  let values: ParsedCommandLine['options'];
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({
-      args: remaining,
-      strict: true,
-      allowPositionals: command.positional !== undefined,
-      options: Object.fromEntries(
-        command.options.map((o) => [
-          o.name,
-          { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
-        ]),
-      ),
-    });
-    values = parsed.values as ParsedCommandLine['options'];
-    positionals = parsed.positionals;
-  } catch (err) {
-    throw new PortsnareError(ErrorCodes.USAGE, (err as Error).message, { cause: err });
-  }
-  if (positionals.length > 1) {
-    throw new PortsnareError(
-      ErrorCodes.USAGE,
-      `${command.name} takes one ${command.positional ?? 'argument'}`,
-    );
-  }
-  if (command.positional && positionals.length === 0 && !values['help']) {
-    throw new PortsnareError(ErrorCodes.USAGE, `${command.name} needs ${command.positional}`);
-  }
-  return { command, modes, options: values, positional: positionals[0] };
+  return { modes, rest };
+}
+
+/** The command line parsed and ready to run; every mistake in it throws a USAGE PortsnareError. */
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  const named = findCommand(argv[0]);
+  const command = named ?? DEFAULT_COMMAND;
+  const { modes, rest } = takeModes(command, named ? argv.slice(1) : argv);
+  return command.parse(rest, modes);
 }

@@ -22,7 +22,7 @@ import { formatHistoryLine } from '../report/history.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { syslogTimestamp } from '../report/syslog.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
-import type { ParsedCommandLine } from './parse.ts';
+import type { ParsedCommandLine } from './command.ts';
 
 /** Classic modes have no packets to replay; their stealth counterparts watch the same ports. */
 const PACKET_MODE: Record<Mode, Mode> = {

@@ -2,11 +2,13 @@
  * @module control/client
  * Sends one request to the daemon's control socket and returns its reply. Tells apart "no daemon"
  * (no socket, or a stale one nobody answers: the caller may act on the store itself) from "not
- * allowed" (the socket is root's) and from a daemon that answered with an error.
+ * allowed" (the socket is root's) and from a daemon that answered with an error. `ask` also checks
+ * the result against the command's reply type.
  */
 import { createConnection } from 'node:net';
-import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
-import type { ControlReply, ControlRequest } from './protocol.ts';
+import { ErrorCodes, PortsnareError, asError, systemErrorCode } from '../errors.ts';
+import type { ControlRequest, ControlResults } from './protocol.ts';
+import { openEnvelope, parseReply } from './replies.ts';
 
 export class NoDaemonError extends PortsnareError {
   constructor(path: string, reason: string) {
@@ -17,6 +19,16 @@ export class NoDaemonError extends PortsnareError {
 
 const REPLY_LIMIT = 512 * 1024 * 1024;
 
+/** The daemon's result for `request`, checked against the command's reply type (see parseReply). */
+export async function ask<R extends ControlRequest>(
+  path: string,
+  request: R,
+  timeoutMs?: number,
+): Promise<ControlResults[R['command']]> {
+  return parseReply<R['command']>(request.command, await sendRequest(path, request, timeoutMs));
+}
+
+/** The daemon's result for `request`, unchecked; errors the daemon replied with are thrown. */
 export function sendRequest(path: string, request: ControlRequest, timeoutMs = 60_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
@@ -61,15 +73,11 @@ export function sendRequest(path: string, request: ControlRequest, timeoutMs = 6
     });
     socket.once('end', () =>
       finish(() => {
-        let reply: ControlReply;
         try {
-          reply = JSON.parse(text) as ControlReply;
-        } catch {
-          reject(new PortsnareError(ErrorCodes.COMMAND_FAILED, 'the daemon sent an unreadable reply'));
-          return;
+          resolve(openEnvelope(text));
+        } catch (err) {
+          reject(asError(err, ErrorCodes.PROTOCOL));
         }
-        if (reply.ok) resolve(reply.result);
-        else reject(new PortsnareError(reply.code as PortsnareError['code'], reply.error));
       }),
     );
   });

@@ -1,7 +1,12 @@
+/**
+ * @module control/protocol.test
+ * The control protocol: requests checked field by field (refusals are USAGE errors), durations,
+ * and the wire view of a ban.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ErrorCodes, hasCode } from '../errors.ts';
 import { banView, parseDuration, parseRequest } from './protocol.ts';
-import { makeBan } from '../state/ban-records.ts';
 
 test('well-formed requests parse', () => {
   assert.deepEqual(parseRequest('{"command":"status"}'), { command: 'status' });
@@ -55,9 +60,16 @@ test('durations: plain seconds or one unit; nothing else', () => {
 });
 
 test('a ban as shown: ISO times, null for "until unblocked"', () => {
-  const view = banView(
-    makeBan('192.0.2.1', Date.UTC(2026, 0, 2, 3, 4, 5), null, [22, 23], 'Connect', 'tcp', ['nft']),
-  );
+  // The ban store's record, as the daemon passes it (control/ takes any value of this shape).
+  const view = banView({
+    address: '192.0.2.1',
+    since: Date.UTC(2026, 0, 2, 3, 4, 5),
+    expires: null,
+    ports: [22, 23],
+    scanType: 'Connect',
+    mode: 'tcp',
+    backends: ['nft'],
+  });
   assert.deepEqual(view, {
     address: '192.0.2.1',
     since: '2026-01-02T03:04:05.000Z',
@@ -67,4 +79,11 @@ test('a ban as shown: ISO times, null for "until unblocked"', () => {
     mode: 'tcp',
     backends: ['nft'],
   });
+});
+
+test('a refused request is a USAGE PortsnareError', () => {
+  assert.throws(
+    () => parseRequest('{"command":"reboot"}'),
+    (err: unknown) => hasCode(err, ErrorCodes.USAGE),
+  );
 });

@@ -2,10 +2,12 @@
  * @module control/protocol
  * What `portsnare status|list|block|unblock|flush` and the daemon say to each other over the control
  * socket: one JSON request line, one JSON reply line. Requests are checked field by field here, so
- * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable code.
+ * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable
+ * code, each command's result of its own type (checked by control/replies). The wire types are
+ * this module's own: the daemon's bans and traps satisfy them structurally.
  */
-import type { Ban } from '../state/ban-store.ts';
-import type { TrapSummary } from '../sensors/sensor.ts';
+import { ErrorCodes, PortsnareError } from '../errors.ts';
+import { isObject } from './json-shape.ts';
 
 /** Longest request line accepted; anything longer is refused and the connection closed. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -16,6 +18,8 @@ export type ControlRequest =
   | { command: 'block'; address: string; seconds: number | null }
   | { command: 'unblock'; target: string }
   | { command: 'flush' };
+
+export type ControlCommand = ControlRequest['command'];
 
 /** A ban as shown to people and scripts: times as ISO text. */
 export interface BanView {
@@ -29,6 +33,28 @@ export interface BanView {
   backends: string[];
 }
 
+/** What a ban must have to be shown (the ban store's record has this shape). Times in ms. */
+export interface BanFields {
+  readonly address: string;
+  readonly since: number;
+  /** null: until unblocked. */
+  readonly expires: number | null;
+  readonly ports: readonly number[];
+  readonly scanType: string;
+  readonly mode: string;
+  readonly backends: readonly string[];
+}
+
+/** What one mode watches, as `status` shows it. */
+export interface TrapView {
+  mode: string;
+  /** Ports watched (classic: bound on at least one family; stealth: listed and free at start). */
+  ports: number[] | null;
+  /** Advanced modes: every free port below this, except `exclude`. */
+  below?: number;
+  exclude?: number[];
+}
+
 export interface StatusReport {
   running: boolean;
   pid: number | null;
@@ -37,7 +63,7 @@ export interface StatusReport {
   modes: string[];
   backend: string;
   blockTime: number;
-  traps: TrapSummary[];
+  traps: TrapView[];
   counters: Record<string, number>;
   stateDir: string;
   bans: BanView[];
@@ -59,9 +85,18 @@ export interface FlushReply {
   lifted: number;
 }
 
+/** The result each command's reply carries. */
+export interface ControlResults {
+  status: StatusReport;
+  list: BanView[];
+  block: BlockReply;
+  unblock: UnblockReply;
+  flush: FlushReply;
+}
+
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
 
-export function banView(ban: Ban): BanView {
+export function toBanView(ban: BanFields): BanView {
   return {
     address: ban.address,
     since: new Date(ban.since).toISOString(),
@@ -73,22 +108,27 @@ export function banView(ban: Ban): BanView {
   };
 }
 
-/** Parses and checks one request line; throws a RangeError saying what is wrong. */
+/** The name the daemon's control handler uses. */
+export const banView = toBanView;
+
+function refuse(reason: string): PortsnareError {
+  return new PortsnareError(ErrorCodes.USAGE, reason);
+}
+
+/** Parses and checks one request line; throws a USAGE PortsnareError saying what is wrong. */
 export function parseRequest(line: string): ControlRequest {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    throw new RangeError('request is not JSON');
+    throw refuse('request is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new RangeError('request is not a JSON object');
-  }
-  const r = value as Record<string, unknown>;
+  if (!isObject(value)) throw refuse('request is not a JSON object');
+  const r = value;
   const text = (key: string): string => {
     const v = r[key];
     if (typeof v !== 'string' || v.length === 0 || v.length > 100) {
-      throw new RangeError(`"${key}" must be a non-empty string`);
+      throw refuse(`"${key}" must be a non-empty string`);
     }
     return v;
   };
@@ -103,14 +143,14 @@ export function parseRequest(line: string): ControlRequest {
         seconds !== null &&
         (typeof seconds !== 'number' || !Number.isSafeInteger(seconds) || seconds < 1)
       ) {
-        throw new RangeError('"seconds" must be a positive whole number or null');
+        throw refuse('"seconds" must be a positive whole number or null');
       }
       return { command: 'block', address: text('address'), seconds };
     }
     case 'unblock':
       return { command: 'unblock', target: text('target') };
     default:
-      throw new RangeError(`unknown command ${JSON.stringify(r.command)}`);
+      throw refuse(`unknown command ${JSON.stringify(r.command)}`);
   }
 }
 

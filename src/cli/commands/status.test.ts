@@ -1,6 +1,10 @@
+/**
+ * @module cli/commands/status.test
+ * `status` for people: the daemon's state, then its bans as a table (the newest only when many).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BanView, StatusReport } from '../control/protocol.ts';
+import type { BanView, StatusReport } from '../../control/protocol.ts';
 import { formatStatus, STATUS_ROWS } from './status.ts';
 
 const ban = (i: number): BanView => ({

@@ -1,34 +1,68 @@
 /**
- * @module cli/run
+ * @module cli/commands/run
  * `portsnare [-tcp] [-udp]`: checks the whole configuration first (any error: exit 78 before anything
  * is bound or blocked), then either stays attached (--foreground) or starts a detached copy of itself
  * and exits 0 once that copy reports it is listening, or non-zero with its reason if it could not.
  */
-import { ExitCodes } from '../exit-codes.ts';
+import { ExitCodes, type ExitCode } from '../../exit-codes.ts';
 import { spawn } from 'node:child_process';
-import { diagnosticWhere, formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
-import { loadStartupConfig, type StartupConfig } from '../config/startup-config.ts';
-import { Daemon, logDiagnostics } from '../daemon/daemon.ts';
-import { describeError } from '../errors.ts';
-import { createAlertLog, type AlertLog } from '../report/alert-log.ts';
-import { SyslogWriter } from '../report/syslog.ts';
-import { runCommand } from '../respond/exec.ts';
-import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
-import { loadIgnoreFile } from '../config/ignore-file.ts';
-import { loadSettings } from '../config/settings.ts';
-import type { ParsedCommandLine } from './parse.ts';
+import type { Mode } from '../../detect/probe.ts';
+import { diagnosticWhere, formatDiagnostic, hasErrors } from '../../config/diagnostic.ts';
+import { loadStartupConfig, type StartupConfig } from '../../config/startup-config.ts';
+import { Daemon, logDiagnostics } from '../../daemon/daemon.ts';
+import { describeError } from '../../errors.ts';
+import { createAlertLog, type AlertLog } from '../../report/alert-log.ts';
+import { SyslogWriter } from '../../report/syslog.ts';
+import { runCommand } from '../../respond/exec.ts';
+import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../../respond/hosts-deny.ts';
+import { loadIgnoreFile } from '../../config/ignore-file.ts';
+import { loadSettings } from '../../config/settings.ts';
+import { defineCommand } from '../command.ts';
+import { exitCodeOf } from '../exit-status.ts';
+import { CONFIG, DEFAULTS_FILE, HELP } from '../options.ts';
 
 const DAEMON_CHILD_ENV = 'PORTSNARE_DAEMON_CHILD';
 
 type ChildReport = { ready: true } | { error: string; code: number };
 
-export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
+interface RunOptions {
+  modes: Mode[];
+  configPath: string | undefined;
+  defaultsPath: string | undefined;
+  foreground: boolean;
+}
+
+export const run = defineCommand({
+  name: 'run',
+  description: 'Run the daemon (the default command)',
+  takesModes: true,
+  options: {
+    config: CONFIG,
+    'defaults-file': DEFAULTS_FILE,
+    foreground: {
+      short: 'f',
+      type: 'boolean',
+      description: 'Stay attached; log lines also go to stderr',
+    },
+    version: { short: 'V', type: 'boolean', description: 'Print the version and exit' },
+    help: HELP,
+  },
+  exec: ({ modes, options }) =>
+    runCommandLine({
+      modes,
+      configPath: options.config,
+      defaultsPath: options['defaults-file'],
+      foreground: options.foreground === true,
+    }),
+});
+
+async function runCommandLine(cmd: RunOptions): Promise<ExitCode> {
   const isChild = process.env[DAEMON_CHILD_ENV] === '1';
-  const foreground = cmd.options['foreground'] === true;
+  const { foreground } = cmd;
   const startup = await loadStartupConfig({
     modes: cmd.modes,
-    configPath: cmd.options['config'] as string | undefined,
-    defaultsPath: cmd.options['defaults-file'] as string | undefined,
+    configPath: cmd.configPath,
+    defaultsPath: cmd.defaultsPath,
   });
   if (!isChild)
     for (const d of startup.diagnostics) process.stderr.write(`portsnare: ${formatDiagnostic(d)}\n`);
@@ -63,7 +97,7 @@ function report(isChild: boolean, message: ChildReport): void {
   if (isChild && process.send) process.send(message);
 }
 
-async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boolean): Promise<number> {
+async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boolean): Promise<ExitCode> {
   process.umask(0o022);
   const log = openLog(startup, mirror ? process.stderr : null);
   const daemon = new Daemon(startup.modes, startup.loaded, startup.ignore, {
@@ -83,16 +117,16 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
   } catch (err) {
     await daemon.stop();
     log.close();
-    report(isChild, { error: describeError(err), code: 1 });
+    report(isChild, { error: describeError(err), code: ExitCodes.FAILURE });
     if (!isChild) process.stderr.write(`portsnare: ${describeError(err)}\n`);
-    return 1;
+    return ExitCodes.FAILURE;
   }
   report(isChild, { ready: true });
   if (isChild) process.disconnect?.();
 
-  return new Promise<number>((resolve) => {
+  return new Promise<ExitCode>((resolve) => {
     let stopping = false;
-    const stop = (code: number) => {
+    const stop = (code: ExitCode) => {
       if (stopping) return;
       stopping = true;
       void daemon.stop().finally(() => {
@@ -100,24 +134,24 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
         resolve(code);
       });
     };
-    process.on('SIGTERM', () => stop(0));
-    process.on('SIGINT', () => stop(0));
+    process.on('SIGTERM', () => stop(ExitCodes.OK));
+    process.on('SIGINT', () => stop(ExitCodes.OK));
     process.on('SIGHUP', () => void daemon.reload());
     process.on('SIGUSR1', () => daemon.logCounters());
     process.on('SIGPIPE', () => undefined);
     let crashed = false;
     process.on('uncaughtException', (err) => {
       // Once: an error raised while reporting an error must not loop.
-      if (crashed) process.exit(1);
+      if (crashed) process.exit(ExitCodes.FAILURE);
       crashed = true;
       log.log({ kind: 'internalError', reason: describeError(err) });
-      stop(1);
+      stop(ExitCodes.FAILURE);
     });
   });
 }
 
 /** Starts a detached copy of this command and waits for its verdict. */
-function daemonize(): Promise<number> {
+function daemonize(): Promise<ExitCode> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       detached: true,
@@ -126,7 +160,7 @@ function daemonize(): Promise<number> {
       env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
     });
     let settled = false;
-    const finish = (code: number, text?: string) => {
+    const finish = (code: ExitCode, text?: string) => {
       if (settled) return;
       settled = true;
       if (text) process.stderr.write(text);
@@ -136,12 +170,17 @@ function daemonize(): Promise<number> {
       resolve(code);
     };
     child.on('message', (message: ChildReport) => {
-      if ('ready' in message) finish(0);
-      else finish(message.code, `portsnare: ${message.error}\n`);
+      if ('ready' in message) finish(ExitCodes.OK);
+      else finish(exitCodeOf(message.code), `portsnare: ${message.error}\n`);
     });
     child.on('exit', (code, signal) =>
-      finish(code || 1, `portsnare: the daemon exited during startup (${signal ?? `status ${code}`})\n`),
+      finish(
+        exitCodeOf(code || ExitCodes.FAILURE),
+        `portsnare: the daemon exited during startup (${signal ?? `status ${code}`})\n`,
+      ),
     );
-    child.on('error', (err) => finish(1, `portsnare: cannot start the daemon: ${err.message}\n`));
+    child.on('error', (err) =>
+      finish(ExitCodes.FAILURE, `portsnare: cannot start the daemon: ${err.message}\n`),
+    );
   });
 }
