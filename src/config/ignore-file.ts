@@ -5,10 +5,10 @@
  * covers everything (1.2 treated /0 as /32). Lines 1.2 could not use (hostnames, `10/8` shorthand,
  * bad netmasks) are reported with their line number and skipped.
  */
-import { readFile } from 'node:fs/promises';
 import { systemErrorCode } from '../errors.ts';
 import { parseCidr, type Cidr } from '../net/address.ts';
 import type { Diagnostic } from './diagnostic.ts';
+import { MAX_IGNORE_FILE_BYTES, readFailure, readRegularFile } from './read-file.ts';
 
 export interface IgnoreEntry {
   cidr: Cidr;
@@ -24,7 +24,7 @@ export interface IgnoreFile {
 export function parseIgnoreText(path: string, text: string): IgnoreFile {
   const entries: IgnoreEntry[] = [];
   const diagnostics: Diagnostic[] = [];
-  text.split('\n').forEach((raw, index) => {
+  (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n').forEach((raw, index) => {
     const line = index + 1;
     const content = raw.replace(/#.*$/, '').trim();
     if (content === '') return;
@@ -62,7 +62,7 @@ export function parseIgnoreText(path: string, text: string): IgnoreFile {
  */
 export async function loadIgnoreFile(path: string): Promise<IgnoreFile> {
   try {
-    return parseIgnoreText(path, await readFile(path, 'utf8'));
+    return parseIgnoreText(path, await readRegularFile(path, MAX_IGNORE_FILE_BYTES));
   } catch (err) {
     const code = systemErrorCode(err);
     const missing = code === 'ENOENT';
@@ -74,9 +74,7 @@ export async function loadIgnoreFile(path: string): Promise<IgnoreFile> {
           severity: missing ? 'warning' : 'error',
           file: path,
           line: 0,
-          message: missing
-            ? "no such file; only the host's own addresses are ignored"
-            : `cannot read: ${code ?? String(err)}`,
+          message: missing ? "no such file; only the host's own addresses are ignored" : readFailure(err),
         },
       ],
     };
