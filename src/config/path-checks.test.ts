@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfText } from './conf-file.ts';
 import { formatDiagnostic } from './diagnostic.ts';
-import { checkPaths, type PathStat } from './path-checks.ts';
+import { checkPaths, stateDirTrustDiagnostics, type PathStat } from './path-checks.ts';
 import { settingsFromConf } from './settings.ts';
 
 test('every configured path of the wrong type is an error with file, line and key', async () => {
@@ -104,4 +104,18 @@ test('the config file itself must be a regular file; the stat function is inject
     'error: /etc/p.conf: HISTORY_FILE: /var/lib/portsentry/portsentry.history cannot be created: /var/lib is a file, not a directory',
     'error: /etc/p.conf: BLOCKED_FILE: /var/lib/portsentry/portsentry.blocked.tcp cannot be created: /var/lib is a file, not a directory',
   ]);
+});
+
+test('STATE_DIR trust problems become errors on the STATE_DIR key', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-paths-'));
+  const state = join(dir, 'state');
+  await mkdir(state);
+  await chmod(state, 0o777);
+  const conf = join(dir, 'p.conf');
+  const loaded = settingsFromConf(parseConfText(conf, `# x\nSTATE_DIR="${state}"\n`));
+  assert.deepEqual(stateDirTrustDiagnostics(loaded, { uid: 0 }).map(formatDiagnostic), [
+    `error: ${conf}:2: STATE_DIR: ${state} is writable by everyone (mode 0777): a root daemon cannot trust files there (fix the owner or mode)`,
+  ]);
+  await chmod(state, 0o700);
+  assert.deepEqual(stateDirTrustDiagnostics(loaded, { uid: 0 }), []);
 });

@@ -6,10 +6,12 @@
  * socket. A FIFO, device, directory or socket in the wrong place is an error with file, line and
  * key, so check-config reports it and a start refuses it instead of hanging or losing lines. The
  * file system is reached only through the `stat` function given (the default follows symlinks).
+ * stateDirTrustDiagnostics turns state/dir-trust's ownership and mode problems into diagnostics.
  */
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { systemErrorCode } from '../errors.ts';
+import { checkStateDirTrust, type TrustOptions } from '../state/dir-trust.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { LoadedSettings } from './settings.ts';
 
@@ -119,4 +121,17 @@ export function checkPaths(loaded: LoadedSettings, stat: StatFn = statPath): Dia
 function describe(found: PathStat): string {
   if (typeof found === 'object') return `unreadable (${found.error})`;
   return found === 'absent' ? 'absent' : article(found);
+}
+
+/** STATE_DIR's trust problems (owner, mode of it and every parent) as errors on the STATE_DIR key. */
+export function stateDirTrustDiagnostics(loaded: LoadedSettings, opts: TrustOptions = {}): Diagnostic[] {
+  const origin = loaded.sources.find((s) => s.key === 'STATE_DIR')?.origin;
+  const line = origin && origin !== 'default' ? origin.line : 0;
+  return checkStateDirTrust(loaded.settings.stateDir, opts).map((problem) => ({
+    severity: 'error' as const,
+    file: loaded.path ?? '(built-in defaults)',
+    line,
+    key: 'STATE_DIR',
+    message: `${problem.path} ${problem.why}: a root daemon cannot trust files there (fix the owner or mode)`,
+  }));
 }
