@@ -279,7 +279,8 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
 
 /**
  * Reads the config. `explicitPath` is what --config named (a missing file is then an error);
- * without it the default path is tried and its absence means built-in defaults.
+ * without it the default path is tried and its absence means built-in defaults. This reads blindly
+ * (a FIFO hangs it): callers should move to config/load-settings' loadSettingsFile, which does not.
  */
 export async function loadSettings(explicitPath: string | undefined): Promise<LoadedSettings> {
   const path = explicitPath ?? DEFAULT_CONFIG_PATH;
