@@ -46,6 +46,12 @@ export const ErrorCodes = {
   STORE_CLOSED: 'PSN_ERR_STORE_CLOSED',
   /** A reverse lookup took longer than allowed. */
   RESOLVE_TIMEOUT: 'PSN_ERR_RESOLVE_TIMEOUT',
+  /** A path is of the wrong type: a FIFO, device or directory where a regular file belongs, etc. */
+  FILE_TYPE: 'PSN_ERR_FILE_TYPE',
+  /** A file to read is larger than portsnare reads for its kind (config, ignore list). */
+  FILE_TOO_LARGE: 'PSN_ERR_FILE_TOO_LARGE',
+  /** STATE_DIR or a parent is writable by, or owned by, someone else; or a symlink was planted. */
+  UNSAFE_PATH: 'PSN_ERR_UNSAFE_PATH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

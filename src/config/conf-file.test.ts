@@ -86,3 +86,22 @@ test('hostile input: binary garbage, huge lines and NULs never throw and are rep
   assert.ok(conf.diagnostics.every((d) => d.line > 0 && d.file === F));
   assert.equal(conf.entries.get('TCP_PORTS')?.value.length, 100_001);
 });
+
+test('a UTF-8 byte-order mark at the start is skipped, not read as indentation', () => {
+  const conf = parse('\uFEFFTCP_PORTS="1,2"\nUDP_PORTS="3"\n');
+  assert.deepEqual(conf.diagnostics, []);
+  assert.equal(conf.entries.get('TCP_PORTS')?.value, '1,2');
+  assert.equal(conf.entries.get('TCP_PORTS')?.line, 1);
+});
+
+test('a key with a non-ASCII letter is an invalid key name, reported whole', () => {
+  assert.deepEqual(messages('TCP_PÖRTS="1"\n'), [
+    `error: ${F}:1: TCP_PÖRTS: invalid key name "TCP_PÖRTS": keys are ASCII letters, digits and "_" (did you mean TCP_PORTS?)`,
+  ]);
+  assert.deepEqual(messages('ΒLOCK_TCP="1"\n'), [
+    `error: ${F}:1: ΒLOCK_TCP: invalid key name "ΒLOCK_TCP": keys are ASCII letters, digits and "_" (did you mean BLOCK_TCP?)`,
+  ]);
+  assert.equal(parse('TCP_PÖRTS="1"\n').entries.size, 0);
+  // still fine: key followed by space, '=' or '"'
+  assert.deepEqual(messages('TCP_PORTS ="1"\nUDP_PORTS= "2"\n'), []);
+});

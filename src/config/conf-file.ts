@@ -3,7 +3,9 @@
  * Reads the text of a portsentry.conf (1.2 or 2.x) into raw key/value entries, the way PortSentry 1.2
  * reads it (a `#` in column 0 starts a comment, keys start in column 0, the value is between the first
  * two double quotes, the first occurrence of a key wins), and reports every place where 1.2 would have
- * silently skipped, cut or guessed. Values are not interpreted here; see config/settings.
+ * silently skipped, cut or guessed. A UTF-8 byte-order mark at the start is skipped; a key name with
+ * anything but ASCII letters, digits and `_` is reported whole. Values are not interpreted here; see
+ * config/settings.
  */
 import type { Diagnostic } from './diagnostic.ts';
 import { KEYS_BY_NAME } from './keys.ts';
@@ -22,6 +24,9 @@ export interface ConfFile {
 }
 
 const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/;
+/** What an admin meant as the key: the run of ASCII word characters and non-ASCII letters. */
+// eslint-disable-next-line no-control-regex -- the ASCII range, to find non-ASCII letters
+const WRITTEN_KEY = /^(?:[A-Za-z0-9_]|[^\x00-\x7f\s])+/u;
 // PortSentry 1.2 ends a value at the first non-printable character.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NON_PRINTABLE = /[\x00-\x1f\x7f]/;
@@ -56,7 +61,7 @@ export function parseConfText(path: string, text: string): ConfFile {
   const report = (severity: Diagnostic['severity'], line: number, key: string | undefined, message: string) =>
     diagnostics.push({ severity, file: path, line, ...(key ? { key } : {}), message });
 
-  const lines = text.split('\n');
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n');
   if (lines.at(-1) === '') lines.pop();
   lines.forEach((rawLine, index) => {
     const lineNo = index + 1;
@@ -64,8 +69,20 @@ export function parseConfText(path: string, text: string): ConfFile {
     if (line.startsWith('#') || line.trim() === '' || line.trimStart().startsWith('#')) return;
 
     if (/^\s/.test(line)) {
-      const key = KEY_LINE.exec(line.trimStart())?.[1];
+      const key = WRITTEN_KEY.exec(line.trimStart())?.[0];
       report('warning', lineNo, key, 'line is indented; PortSentry 1.2 ignores it and so does portsnare');
+      return;
+    }
+    const written = WRITTEN_KEY.exec(line)?.[0] ?? '';
+    // eslint-disable-next-line no-control-regex -- the ASCII range
+    if (/[^\x00-\x7f]/.test(written)) {
+      const suggestion = closestKey(written.replace(/[^A-Za-z0-9_]/g, ''));
+      report(
+        'error',
+        lineNo,
+        written,
+        `invalid key name ${JSON.stringify(written)}: keys are ASCII letters, digits and "_"${suggestion ? ` (did you mean ${suggestion}?)` : ''}`,
+      );
       return;
     }
     const match = KEY_LINE.exec(line);

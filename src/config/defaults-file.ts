@@ -4,10 +4,10 @@
  * "do not start". Read when no mode flag is given; where Debian's init script started two daemons,
  * portsnare runs both modes in one process.
  */
-import { readFile } from 'node:fs/promises';
 import { systemErrorCode } from '../errors.ts';
 import type { Mode } from '../detect/probe.ts';
 import type { Diagnostic } from './diagnostic.ts';
+import { readFailure, readRegularFile } from './read-file.ts';
 
 export const DEFAULT_DEFAULTS_PATH = '/etc/default/portsentry';
 export const BUILT_IN_MODES: readonly Mode[] = ['tcp', 'udp'];
@@ -23,7 +23,7 @@ const ALLOWED = { TCP_MODE: ['tcp', 'stcp', 'atcp'], UDP_MODE: ['udp', 'sudp', '
 export function parseDefaultsText(path: string, text: string): ModesFromDefaults {
   const diagnostics: Diagnostic[] = [];
   const found = new Map<'TCP_MODE' | 'UDP_MODE', { value: string; line: number }>();
-  text.split('\n').forEach((raw, index) => {
+  (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '').trim();
     if (line === '' || line.startsWith('#')) return;
     const match =
@@ -75,7 +75,7 @@ export function parseDefaultsText(path: string, text: string): ModesFromDefaults
 export async function loadModesFromDefaults(explicitPath: string | undefined): Promise<ModesFromDefaults> {
   const path = explicitPath ?? DEFAULT_DEFAULTS_PATH;
   try {
-    return parseDefaultsText(path, await readFile(path, 'utf8'));
+    return parseDefaultsText(path, await readRegularFile(path));
   } catch (err) {
     const code = systemErrorCode(err);
     if (code === 'ENOENT' && explicitPath === undefined)
@@ -88,7 +88,7 @@ export async function loadModesFromDefaults(explicitPath: string | undefined): P
           severity: 'error',
           file: path,
           line: 0,
-          message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`,
+          message: readFailure(err),
         },
       ],
     };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cidrContains } from '../net/address.ts';
+import { cidrContains, formatCidr } from '../net/address.ts';
 import { formatDiagnostic } from './diagnostic.ts';
 import { loadIgnoreFile, parseIgnoreText } from './ignore-file.ts';
 
@@ -58,7 +58,7 @@ test('a missing ignore file is a warning; an unreadable one is an error', async 
   assert.equal(missing.diagnostics[0]?.severity, 'warning');
   const dirAsFile = await loadIgnoreFile(dir);
   assert.equal(dirAsFile.diagnostics[0]?.severity, 'error');
-  assert.match(formatDiagnostic(dirAsFile.diagnostics[0]), /cannot read: EISDIR/);
+  assert.match(formatDiagnostic(dirAsFile.diagnostics[0]), /is a directory, not a regular file; not read/);
   const path = join(dir, 'portsentry.ignore');
   await writeFile(path, '192.0.2.0/24\n');
   await chmod(path, 0o600);
@@ -69,4 +69,38 @@ test('hostile input never throws', () => {
   const junk = Array.from({ length: 2000 }, (_, i) => String.fromCharCode((i * 31) % 0x3000)).join('');
   const file = parseIgnoreText(F, `${junk}\n${'1'.repeat(100000)}\n::ffff:1.2.3.4/200\n`);
   assert.ok(file.diagnostics.length >= 2);
+});
+
+test('IPv4-mapped entries: ::ffff:0:0/96 is every IPv4 address; ::ffff:a.b.c.d/24 is refused with the fix', () => {
+  const file = parseIgnoreText(F, '::ffff:0:0/96\n::ffff:10.99.1.0/24\n::ffff:10.99.2.0/120\n');
+  assert.deepEqual(file.diagnostics.map(formatDiagnostic), [
+    `warning: ${F}:1: "::ffff:0:0/96" covers every IPv4 address: no such host will ever be acted on`,
+    `warning: ${F}:2: "::ffff:10.99.1.0/24": an IPv4-mapped address takes a prefix of /96 to /128 (as IPv6 this is a /24, far more than the IPv4 block); write 10.99.1.0/24 or ::ffff:10.99.1.0/120; entry skipped`,
+  ]);
+  assert.equal(file.count, 2);
+  assert.deepEqual(
+    file.entries.map((e) => [formatCidr(e.cidr), e.line]),
+    [
+      ['0.0.0.0/0', 1],
+      ['10.99.2.0/24', 3],
+    ],
+  );
+  assert.ok(file.set.has('198.51.100.1'));
+  assert.ok(!file.set.has('2001:db8::1'));
+});
+
+test('the entries and the ready set agree; entries survive the compact store', () => {
+  const text = '10.0.0.77/24\n2001:db8::5/64\n192.0.2.1\n::1\n';
+  const file = parseIgnoreText(F, text);
+  assert.deepEqual(
+    file.entries.map((e) => `${formatCidr(e.cidr)}@${e.line}`),
+    ['10.0.0.0/24@1', '2001:db8::/64@2', '192.0.2.1/32@3', '::1/128@4'],
+  );
+  for (const a of ['10.0.0.9', '2001:db8::ffff', '192.0.2.1', '::1', '10.0.1.1', '2001:db9::1']) {
+    assert.equal(
+      file.set.has(a),
+      file.entries.some((e) => cidrContains(e.cidr, a)),
+      a,
+    );
+  }
 });

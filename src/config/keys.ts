@@ -2,7 +2,8 @@
  * @module config/keys
  * Every configuration key portsnare understands: PortSentry 1.2's keys with Debian's shipped values as
  * the built-in defaults, plus the keys portsnare adds for what 1.2 hard-coded. This table drives the
- * reader, the validation, `check-config` output and the documentation.
+ * reader, the validation (every numeric key has an inclusive `range`, and `range.why` is its one-line
+ * documentation), `check-config` output and the documentation.
  */
 
 export type KeyKind =
@@ -27,7 +28,19 @@ export interface KeyDefinition {
   needsRestart?: boolean;
   /** The allowed values of a 'choice' key. */
   choices?: readonly string[];
+  /** Inclusive bounds of a numeric ('count', 'flag', 'block') key; every numeric key has one. */
+  range?: KeyRange;
 }
+
+export interface KeyRange {
+  min: number;
+  max: number;
+  /** One line: why these bounds (shown by check-config next to an out-of-range value). */
+  why: string;
+}
+
+/** The longest ban nft accepts (seconds); BLOCK_TIME and `block --for` stay below it. */
+export const MAX_BLOCK_TIME = 99_999_999;
 
 export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
   {
@@ -53,6 +66,11 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description: '-atcp watches ports below this',
 
     needsRestart: true,
+    range: {
+      min: 0,
+      max: 65536,
+      why: 'ports 0 to N-1 are watched, so 65536 covers every port; 0 watches none',
+    },
   },
   {
     name: 'ADVANCED_PORTS_UDP',
@@ -61,6 +79,11 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description: '-audp watches ports below this',
 
     needsRestart: true,
+    range: {
+      min: 0,
+      max: 65536,
+      why: 'ports 0 to N-1 are watched, so 65536 covers every port; 0 watches none',
+    },
   },
   {
     name: 'ADVANCED_EXCLUDE_TCP',
@@ -98,18 +121,26 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
 
     needsRestart: true,
   },
-  { name: 'RESOLVE_HOST', kind: 'flag', default: '0', description: 'Reverse-resolve attackers for the logs' },
+  {
+    name: 'RESOLVE_HOST',
+    kind: 'flag',
+    default: '0',
+    description: 'Reverse-resolve attackers for the logs',
+    range: { min: 0, max: 1, why: '0 or 1 (PortSentry 1.2 read any non-zero number as 1)' },
+  },
   {
     name: 'BLOCK_UDP',
     kind: 'block',
     default: '0',
     description: '0 log only, 1 block, 2 run KILL_RUN_CMD only',
+    range: { min: 0, max: 2, why: '0, 1 or 2 (PortSentry 1.2 silently did not block on other values)' },
   },
   {
     name: 'BLOCK_TCP',
     kind: 'block',
     default: '0',
     description: '0 log only, 1 block, 2 run KILL_RUN_CMD only',
+    range: { min: 0, max: 2, why: '0, 1 or 2 (PortSentry 1.2 silently did not block on other values)' },
   },
   {
     name: 'KILL_ROUTE',
@@ -129,12 +160,18 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     kind: 'flag',
     default: '0',
     description: 'Non-zero: run KILL_RUN_CMD before the other actions',
+    range: { min: 0, max: 1, why: '0 or 1 (PortSentry 1.2 read any non-zero number as 1)' },
   },
   {
     name: 'SCAN_TRIGGER',
     kind: 'count',
     default: '0',
     description: 'Hits from one host before it is acted on',
+    range: {
+      min: 0,
+      max: 1000,
+      why: 'hits counted per host; 1.2 fired on every hit above 50, more than 1000 would never fire in practice',
+    },
   },
   { name: 'PORT_BANNER', kind: 'text', default: '', description: 'Text sent to classic-mode hits' },
   {
@@ -152,6 +189,11 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description:
       'Stealth/advanced modes: distinct ports a source must probe before it is acted on (1: first probe, as 1.2)',
     portsnareOnly: true,
+    range: {
+      min: 1,
+      max: 1024,
+      why: 'at least 1 (the first probe); more than 1024 distinct ports is never reached by a real scan in one window',
+    },
   },
   {
     name: 'STEALTH_TRIGGER_WINDOW',
@@ -159,6 +201,7 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: '10',
     description: 'Seconds within which STEALTH_TRIGGER_PORTS must be reached',
     portsnareOnly: true,
+    range: { min: 1, max: 86400, why: 'seconds, at least 1 (0 would detect nothing) and at most a day' },
   },
   {
     name: 'MAX_BLOCKS_PER_MINUTE',
@@ -166,6 +209,7 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: '60',
     description: 'New blocks allowed per minute; past it hosts are still logged but not blocked (0: no cap)',
     portsnareOnly: true,
+    range: { min: 0, max: 100000, why: '0 means no cap; above 100000 a minute is no cap either' },
   },
   {
     name: 'BLOCK_BACKEND',
@@ -183,6 +227,11 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     default: '0',
     description: 'Seconds a ban lasts; it is then lifted from every backend (0: until unblocked, as 1.2)',
     portsnareOnly: true,
+    range: {
+      min: 0,
+      max: MAX_BLOCK_TIME,
+      why: 'seconds, 0 until unblocked; nft accepts at most 99999999 s (3.17 years)',
+    },
   },
   {
     name: 'UNKILL_ROUTE',
@@ -199,6 +248,7 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     description: 'Sources whose probes are counted at once; the least recently seen are forgotten first',
     portsnareOnly: true,
     needsRestart: true,
+    range: { min: 2, max: 16_777_216, why: 'at least 2; 16 Mi sources already cost several GB of memory' },
   },
   {
     name: 'HOSTS_DENY_FILE',

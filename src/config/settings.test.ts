@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { parseConfText } from './conf-file.ts';
 import { formatDiagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS } from './keys.ts';
-import { applyReload, loadSettings, settingName, settingsFromConf } from './settings.ts';
+import {
+  applyReload,
+  loadSettings,
+  MAX_PORT_BANNER_BYTES,
+  settingName,
+  settingsFromConf,
+} from './settings.ts';
 
 const F = '/t/portsentry.conf';
 const load = (text: string) => settingsFromConf(parseConfText(F, text));
@@ -111,7 +117,7 @@ test('numbers, block levels and paths are checked', () => {
     `error: ${F}:1: SCAN_TRIGGER: "x" is not a whole number (PortSentry 1.2 would read it as 0)`,
   ]);
   assert.deepEqual(problems('BLOCK_TCP="3"'), [
-    `error: ${F}:1: BLOCK_TCP: must be 0, 1 or 2, not 3 (PortSentry 1.2 would silently not block)`,
+    `error: ${F}:1: BLOCK_TCP: 3 is out of range: must be 0 to 2 (0, 1 or 2 (PortSentry 1.2 silently did not block on other values))`,
   ]);
   assert.deepEqual(problems('HISTORY_FILE="var/x"'), [
     `error: ${F}:1: HISTORY_FILE: "var/x" is not an absolute path`,
@@ -179,8 +185,8 @@ test('blocking keys: BLOCK_BACKEND, BLOCK_TIME, UNKILL_ROUTE (written or derived
     ),
     [
       `error: ${F}:1: BLOCK_BACKEND: "iptables" is not one of auto, nft, classic, both`,
-      `error: ${F}:2: BLOCK_TIME: 100000000 is above 99999999 s`,
-      `error: ${F}:4: MAX_TRACKED_SOURCES: must be at least 2`,
+      `error: ${F}:2: BLOCK_TIME: 100000000 is out of range: must be 0 to 99999999 (seconds, 0 until unblocked; nft accepts at most 99999999 s (3.17 years))`,
+      `error: ${F}:4: MAX_TRACKED_SOURCES: 1 is out of range: must be 2 to 16777216 (at least 2; 16 Mi sources already cost several GB of memory)`,
       `error: ${F}:3: UNKILL_ROUTE: has no $TARGET$ macro, so it could never unblock anyone`,
     ],
   );
@@ -208,4 +214,86 @@ test('every key names its Settings property; a reload keeps the restart-only one
   assert.equal(settings.blockBackend, 'auto');
   assert.equal(settings.blockTime, 60, 'the rest applies at once');
   assert.equal(settings.scanTrigger, 2);
+});
+
+test('every numeric key has a documented range that holds its default', () => {
+  for (const def of KEY_DEFINITIONS) {
+    if (def.kind !== 'count' && def.kind !== 'flag' && def.kind !== 'block') continue;
+    assert.ok(def.range, `${def.name} has a range`);
+    assert.ok(def.range.why.length > 0 && !def.range.why.includes('\n'), `${def.name}: one-line doc`);
+    const n = Number(def.default);
+    assert.ok(n >= def.range.min && n <= def.range.max, `${def.name} default ${n} in range`);
+  }
+});
+
+test('a numeric value outside its range is an error naming file, line and key', () => {
+  assert.deepEqual(problems('# c\nSTEALTH_TRIGGER_WINDOW="0"\n'), [
+    `error: ${F}:2: STEALTH_TRIGGER_WINDOW: 0 is out of range: must be 1 to 86400 (seconds, at least 1 (0 would detect nothing) and at most a day)`,
+  ]);
+  for (const [key, bad] of [
+    ['STEALTH_TRIGGER_PORTS', '0'],
+    ['STEALTH_TRIGGER_PORTS', '1025'],
+    ['STEALTH_TRIGGER_WINDOW', '86401'],
+    ['SCAN_TRIGGER', '1001'],
+    ['MAX_BLOCKS_PER_MINUTE', '100001'],
+    ['ADVANCED_PORTS_TCP', '65537'],
+    ['ADVANCED_PORTS_UDP', '99999999999'],
+    ['RESOLVE_HOST', '2'],
+    ['KILL_RUN_CMD_FIRST', '7'],
+    ['MAX_TRACKED_SOURCES', '16777217'],
+    ['BLOCK_UDP', '3'],
+  ] as const) {
+    const got = problems(`${key}="${bad}"`);
+    assert.equal(got.length, 1, `${key}=${bad}: ${got.join('; ')}`);
+    assert.match(got[0] ?? '', new RegExp(`^error: ${F}:1: ${key}: ${bad} is out of range: must be `));
+    // the bad value is not used: the default is
+    const def = KEY_DEFINITIONS.find((k) => k.name === key);
+    assert.ok(def);
+  }
+  // The edges are accepted.
+  for (const ok of [
+    'STEALTH_TRIGGER_WINDOW="1"',
+    'STEALTH_TRIGGER_WINDOW="86400"',
+    'STEALTH_TRIGGER_PORTS="1"',
+    'SCAN_TRIGGER="1000"',
+    'MAX_BLOCKS_PER_MINUTE="0"',
+    'ADVANCED_PORTS_TCP="65536"',
+    'BLOCK_TIME="99999999"',
+    'MAX_TRACKED_SOURCES="2"',
+  ]) {
+    assert.deepEqual(problems(ok), [], ok);
+  }
+  assert.equal(load('STEALTH_TRIGGER_WINDOW="0"').settings.stealthTriggerWindow, 10, 'default kept');
+});
+
+test('Debian 12 shipped values are all accepted', () => {
+  const debian = [
+    'TCP_PORTS="1,11,15,79,111,119,143,540,635,1080,1524,2000,5742,6667,12345,12346,20034,27665,31337,32771,32772,32773,32774,40421,49724,54320"',
+    'UDP_PORTS="1,7,9,69,161,162,513,635,640,641,700,37444,34555,31335,32770,32771,32772,32773,32774,31337,54321"',
+    'ADVANCED_PORTS_TCP="1024"',
+    'ADVANCED_PORTS_UDP="1024"',
+    'ADVANCED_EXCLUDE_TCP="113,139"',
+    'ADVANCED_EXCLUDE_UDP="520,138,137,67"',
+    'IGNORE_FILE="/etc/portsentry/portsentry.ignore"',
+    'HISTORY_FILE="/var/lib/portsentry/portsentry.history"',
+    'BLOCKED_FILE="/var/lib/portsentry/portsentry.blocked"',
+    'RESOLVE_HOST = "0"',
+    'BLOCK_UDP="1"',
+    'BLOCK_TCP="1"',
+    'KILL_ROUTE="/sbin/route add -host $TARGET$ reject"',
+    'KILL_HOSTS_DENY="ALL: $TARGET$ : DENY"',
+    'SCAN_TRIGGER="0"',
+  ];
+  assert.deepEqual(problems(debian.join('\n')), []);
+});
+
+test('a PORT_BANNER above the limit is an error, not silently cut', () => {
+  const big = 'x'.repeat(10 * 1024 * 1024);
+  const loaded = load(`PORT_BANNER="${big}"\n`);
+  assert.deepEqual(loaded.diagnostics.map(formatDiagnostic), [
+    `error: ${F}:1: PORT_BANNER: is ${big.length} bytes; the limit is ${MAX_PORT_BANNER_BYTES} (PortSentry 1.2 silently cut it at its 1023-byte line length; portsnare does not cut it)`,
+  ]);
+  assert.deepEqual(problems(`PORT_BANNER="${'y'.repeat(MAX_PORT_BANNER_BYTES)}"`), []);
+  // bytes, not characters
+  assert.equal(problems(`PORT_BANNER="${'é'.repeat(600)}"`).length, 1);
 });

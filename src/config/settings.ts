@@ -18,8 +18,7 @@ export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
 
 export type BlockLevel = 0 | 1 | 2;
 export type BlockBackendSetting = 'auto' | 'nft' | 'classic' | 'both';
-/** The longest ban nft accepts (seconds); BLOCK_TIME and `block --for` stay below it. */
-export const MAX_BLOCK_TIME = 99_999_999;
+export { MAX_BLOCK_TIME } from './keys.ts';
 
 export interface Settings {
   tcpPorts: number[];
@@ -76,8 +75,15 @@ export interface LoadedSettings {
 
 function toInteger(text: string): number | null {
   const trimmed = text.trim();
-  return /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : null;
+  return /^\d{1,15}$/.test(trimmed) ? Number(trimmed) : null;
 }
+
+/**
+ * The longest PORT_BANNER (bytes of UTF-8) portsnare sends. PortSentry 1.2 read config lines of at
+ * most 1023 bytes and so silently cut a longer banner; portsnare refuses a longer one instead of
+ * cutting it (a banner is written to every classic-mode hit, so it is also a traffic multiplier).
+ */
+export const MAX_PORT_BANNER_BYTES = 1023;
 
 /** Builds settings from a parsed file (or from nothing: pure defaults). */
 export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
@@ -120,14 +126,14 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
             `"${value}" is not a whole number (PortSentry 1.2 would read it as 0)`,
           );
           values.set(def.name, toInteger(def.default) ?? 0);
-        } else if (def.kind === 'block' && n > 2) {
+        } else if (def.range && (n < def.range.min || n > def.range.max)) {
           problem(
             'error',
             line,
             def.name,
-            `must be 0, 1 or 2, not ${n} (PortSentry 1.2 would silently not block)`,
+            `${n} is out of range: must be ${def.range.min} to ${def.range.max} (${def.range.why})`,
           );
-          values.set(def.name, 0);
+          values.set(def.name, toInteger(def.default) ?? 0);
         } else {
           values.set(def.name, def.kind === 'flag' ? n !== 0 : n);
         }
@@ -204,17 +210,6 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     settings.unkillRoute = deriveUnkillRoute(settings.killRoute);
     settings.unkillRouteDerived = settings.unkillRoute !== null;
   }
-  if (settings.blockTime > MAX_BLOCK_TIME) {
-    problem(
-      'error',
-      lineOf('BLOCK_TIME'),
-      'BLOCK_TIME',
-      `${settings.blockTime} is above ${MAX_BLOCK_TIME} s`,
-    );
-  }
-  if (settings.maxTrackedSources < 2) {
-    problem('error', lineOf('MAX_TRACKED_SOURCES'), 'MAX_TRACKED_SOURCES', 'must be at least 2');
-  }
   const unkillText = get<string | null>('UNKILL_ROUTE');
   if (unkillText !== null && !hasTargetMacro(unkillText)) {
     problem(
@@ -247,13 +242,18 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
   if (settings.interface !== null && !/^[A-Za-z0-9._@:-]{1,15}$/.test(settings.interface)) {
     problem('error', lineOf('INTERFACE'), 'INTERFACE', `"${settings.interface}" is not an interface name`);
   }
-  if (settings.stealthTriggerPorts < 1) {
-    problem('error', lineOf('STEALTH_TRIGGER_PORTS'), 'STEALTH_TRIGGER_PORTS', 'must be at least 1');
-  }
   for (const key of ['ADVANCED_PORTS_TCP', 'ADVANCED_PORTS_UDP'] as const) {
     const limit = get<number>(key);
-    if (limit > 65536) problem('error', lineOf(key), key, `${limit} is above 65536`);
     if (limit === 0) problem('warning', lineOf(key), key, 'is 0: advanced mode would watch no port');
+  }
+  const bannerBytes = Buffer.byteLength(settings.portBanner ?? '', 'utf8');
+  if (bannerBytes > MAX_PORT_BANNER_BYTES) {
+    problem(
+      'error',
+      lineOf('PORT_BANNER'),
+      'PORT_BANNER',
+      `is ${bannerBytes} bytes; the limit is ${MAX_PORT_BANNER_BYTES} (PortSentry 1.2 silently cut it at its 1023-byte line length; portsnare does not cut it)`,
+    );
   }
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(settings.syslogIdent)) {
     problem('error', lineOf('SYSLOG_IDENT'), 'SYSLOG_IDENT', 'must be 1-32 letters, digits, ".", "_" or "-"');
@@ -279,7 +279,8 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
 
 /**
  * Reads the config. `explicitPath` is what --config named (a missing file is then an error);
- * without it the default path is tried and its absence means built-in defaults.
+ * without it the default path is tried and its absence means built-in defaults. This reads blindly
+ * (a FIFO hangs it): callers should move to config/load-settings' loadSettingsFile, which does not.
  */
 export async function loadSettings(explicitPath: string | undefined): Promise<LoadedSettings> {
   const path = explicitPath ?? DEFAULT_CONFIG_PATH;

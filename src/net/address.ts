@@ -62,21 +62,37 @@ function mask(bytes: Uint8Array, prefix: number): Uint8Array {
   return out;
 }
 
-/** Parses `ADDRESS` or `ADDRESS/BITS`; host bits are masked off (so `10.0.0.77/24` means 10.0.0.0/24). */
+/**
+ * Parses `ADDRESS` or `ADDRESS/BITS`; host bits are masked off (so `10.0.0.77/24` means 10.0.0.0/24).
+ * An IPv4-mapped address (`::ffff:a.b.c.d`) takes an IPv6 prefix length, 96 to 128, and becomes the
+ * IPv4 block of 96 fewer bits (portsnare sees mapped peers as IPv4): `::ffff:0:0/96` is every IPv4
+ * address, `::ffff:10.99.1.0/120` is 10.99.1.0/24. A mapped address with a prefix below 96 is refused
+ * (as IPv6 it would cover far more than the IPv4 block it looks like; `::ffff:10.99.1.0/24` is ::/24).
+ */
 export function parseCidr(text: string): CidrParse {
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);
   const address = canonicalAddress(addressText);
   if (address === null) return { ok: false, reason: `"${addressText}" is not an IPv4 or IPv6 address` };
   const family = familyOf(address);
-  const max = family === 4 ? 32 : 128;
-  let prefix = max;
+  const mapped = family === 4 && addressText.includes(':');
+  const max = family === 4 && !mapped ? 32 : 128;
+  let prefix = family === 4 ? 32 : 128;
   if (slash >= 0) {
     const bitsText = text.slice(slash + 1);
     if (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max) {
       return { ok: false, reason: `invalid netmask "/${bitsText}" (expected /0 to /${max})` };
     }
     prefix = Number(bitsText);
+    if (mapped) {
+      if (prefix < 96) {
+        return {
+          ok: false,
+          reason: `"${text}": an IPv4-mapped address takes a prefix of /96 to /128 (as IPv6 this is a /${prefix}, far more than the IPv4 block); write ${address}/${Math.min(prefix, 32)} or ${addressText}/${96 + Math.min(prefix, 32)}`,
+        };
+      }
+      prefix -= 96;
+    }
   }
   return { ok: true, cidr: { family, bytes: mask(bytesOf(address), prefix), prefix } };
 }
