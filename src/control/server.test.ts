@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { NoDaemonError, sendRequest } from './client.ts';
 import { ControlServer } from './server.ts';
@@ -103,4 +104,120 @@ test('the client tells "no daemon" apart from a daemon that answered with an err
   await assert.rejects(sendRequest(join(dir, 'missing.sock'), { command: 'status' }), NoDaemonError);
   orphanSocket(join(dir, 'orphan.sock'));
   await assert.rejects(sendRequest(join(dir, 'orphan.sock'), { command: 'status' }), NoDaemonError);
+});
+
+test('a request followed by a half-close runs once (it used to run again on "end")', async () => {
+  const path = join(await scratch(), 'portsnare.sock');
+  let calls = 0;
+  const server = await ControlServer.listen(path, async () => {
+    calls++;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { lifted: calls };
+  });
+  try {
+    // raw() writes the line and half-closes at once, as `shutdown(SHUT_WR)` does.
+    const reply = JSON.parse(await raw(path, '{"command":"flush"}\n')) as unknown;
+    assert.deepEqual(reply, { ok: true, result: { lifted: 1 } });
+    // Bytes after the request line (a second request) are ignored as well.
+    await raw(path, '{"command":"flush"}\n{"command":"flush"}\n');
+    assert.equal(calls, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a client trickling its request is cut off at the deadline, unanswered', async () => {
+  const path = join(await scratch(), 'portsnare.sock');
+  let calls = 0;
+  const server = await ControlServer.listen(
+    path,
+    () => {
+      calls++;
+      return Promise.resolve(null);
+    },
+    { requestDeadlineMs: 300 },
+  );
+  try {
+    const socket = createConnection(path);
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const started = performance.now();
+    const trickle = setInterval(() => socket.write('{'), 50); // active all the time, never a line
+    await once(socket, 'close');
+    clearInterval(trickle);
+    const took = performance.now() - started;
+    assert.ok(took >= 250 && took < 3000, `closed after ${took.toFixed(0)} ms`);
+    assert.equal(received, '');
+    assert.equal(calls, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test('at most maxConnections at once: more are closed unanswered and counted; the server goes on', async () => {
+  const path = join(await scratch(), 'portsnare.sock');
+  const refusals: string[] = [];
+  const server = await ControlServer.listen(path, () => Promise.resolve('ok'), {
+    maxConnections: 4,
+    onRefused: (why) => refusals.push(why),
+  });
+  try {
+    const idle = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = createConnection(path);
+        await once(s, 'connect');
+        return s;
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const fifth = createConnection(path);
+    let extra = '';
+    fifth.on('data', (d: Buffer) => (extra += d.toString()));
+    fifth.on('error', () => undefined);
+    await once(fifth, 'close');
+    assert.equal(extra, '', 'the fifth connection is closed without a reply');
+    assert.deepEqual(refusals, ['busy']);
+    assert.equal(server.refused, 1);
+    for (const s of idle) s.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await sendRequest(path, { command: 'list' }), 'ok');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a crowd of idle clients cannot exhaust the descriptors: refused, counted, the process can still open files', async (t) => {
+  const path = join(await scratch(), 'portsnare.sock');
+  const fixture = fileURLToPath(new URL('../../test/fixtures/processes/control-server.ts', import.meta.url));
+  // 64 descriptors: node itself needs ~25; 100 clients would take the rest without the cap.
+  const child = spawn('prlimit', ['--nofile=64', process.execPath, '--import', 'tsx', fixture, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (d: string) => (out += d));
+  const until = async (text: string) => {
+    for (let i = 0; i < 200 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(out.includes(text), `fixture never printed ${JSON.stringify(text)}:\n${out}`);
+  };
+  await until('ready');
+  const clients = await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const s = createConnection(path);
+      s.on('error', () => undefined);
+      await Promise.race([once(s, 'connect'), once(s, 'close')]);
+      return s;
+    }),
+  );
+  await until('refused busy');
+  child.kill('SIGUSR2');
+  await until('open ');
+  assert.match(out, /^open ok$/m, 'with 100 clients connected the process can still open a file');
+  for (const s of clients) s.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(await sendRequest(path, { command: 'status' }), 'pong');
+  assert.ok(!out.includes('fatal'), out);
+  assert.equal(child.exitCode, null, 'the server process still runs');
 });

@@ -4,6 +4,11 @@
  * created with umask 0177 (so it is 0600 from its first moment) inside the 0700 state directory and
  * owned by the daemon's user (root). A stale socket left by a killed daemon is replaced; a live one
  * (another daemon answering) is an error. One request per connection, one reply, then close.
+ *
+ * Hostile clients cannot wear it down: a request runs once, whatever the client does after sending
+ * it (a half-close used to run it a second time); at most MAX_CONNECTIONS are served at once (more
+ * are closed unanswered); a request line must arrive within REQUEST_DEADLINE_MS of connecting, however
+ * slowly it trickles; and a failed accept (out of descriptors) is reported, never fatal.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
@@ -11,6 +16,26 @@ import { ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../e
 import { MAX_REQUEST_BYTES, parseRequest, type ControlReply, type ControlRequest } from './protocol.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
+
+/** Connections served at once. `portsnare` itself makes one per command. */
+export const MAX_CONNECTIONS = 32;
+/** From connecting to the end of the request line, however slowly the bytes come. */
+export const REQUEST_DEADLINE_MS = 5_000;
+/** A reply the client does not read within this is dropped with the connection. */
+const REPLY_IDLE_MS = 30_000;
+/** Accept errors that mean "not now" (descriptors, memory), not a broken socket. */
+const TRANSIENT_ACCEPT_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'ECONNABORTED']);
+
+export interface ControlServerOptions {
+  /** Default MAX_CONNECTIONS. */
+  maxConnections?: number;
+  /** Default REQUEST_DEADLINE_MS. */
+  requestDeadlineMs?: number;
+  /** The listening socket failed after it was open, for good. */
+  onError?: (err: Error) => void;
+  /** A connection was refused (too many at once) or an accept failed for a while; counted, logged by the caller. */
+  onRefused?: (why: 'busy' | 'accept-failed', err?: Error) => void;
+}
 
 /** Is something answering on this socket path? */
 function answering(path: string): Promise<boolean> {
@@ -34,12 +59,20 @@ export class ControlServer {
     this.#server = server;
   }
 
-  /** `onError`: the listening socket failed after it was open (say, out of file descriptors). */
+  /** Refused connections and failed accepts since the start. */
+  refused = 0;
+
+  /**
+   * `onError` (or `events.onError`): the listening socket failed for good. A transient accept error
+   * (EMFILE and the like) goes to `events.onRefused` instead and the server keeps listening.
+   */
   static async listen(
     path: string,
     handle: ControlHandler,
-    onError: (err: Error) => void = () => undefined,
+    onError: ((err: Error) => void) | ControlServerOptions = () => undefined,
   ): Promise<ControlServer> {
+    const events: ControlServerOptions = typeof onError === 'function' ? { onError } : onError;
+    const maxConnections = events.maxConnections ?? MAX_CONNECTIONS;
     if (await answering(path)) {
       throw new PortsnareError(ErrorCodes.ALREADY_RUNNING, `another portsnare answers on ${path}`);
     }
@@ -48,7 +81,15 @@ export class ControlServer {
     });
     const server = createServer({ allowHalfOpen: true });
     const control = new ControlServer(path, server);
-    server.on('connection', (socket) => control.#serve(socket, handle));
+    server.on('connection', (socket) => {
+      if (control.#sockets.size >= maxConnections) {
+        control.refused++;
+        socket.destroy();
+        events.onRefused?.('busy');
+        return;
+      }
+      control.#serve(socket, handle, events.requestDeadlineMs ?? REQUEST_DEADLINE_MS);
+    });
     const previous = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -61,25 +102,42 @@ export class ControlServer {
     } finally {
       process.umask(previous);
     }
-    server.on('error', onError);
+    server.on('error', (err) => {
+      if (TRANSIENT_ACCEPT_ERRORS.has(systemErrorCode(err) ?? '')) {
+        control.refused++;
+        events.onRefused?.('accept-failed', err);
+      } else events.onError?.(err);
+    });
     await chmod(path, 0o600);
     server.unref();
     return control;
   }
 
-  #serve(socket: Socket, handle: ControlHandler): void {
+  #serve(socket: Socket, handle: ControlHandler, deadlineMs: number): void {
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
-    socket.setTimeout(10_000, () => socket.destroy());
     socket.on('error', () => socket.destroy());
+    const deadline = setTimeout(() => socket.destroy(), deadlineMs);
+    deadline.unref();
+    socket.on('close', () => clearTimeout(deadline));
     let buffered = '';
+    // `requested`: the one request of this connection was taken (whatever comes after is ignored);
+    // `answered`: its reply was sent.
+    let requested = false;
     let answered = false;
     const reply = (message: ControlReply) => {
       if (answered) return;
       answered = true;
+      requested = true;
+      clearTimeout(deadline);
+      socket.setTimeout(REPLY_IDLE_MS, () => socket.destroy());
       socket.end(`${JSON.stringify(message)}\n`);
     };
     const onRequest = (line: string) => {
+      if (requested) return;
+      requested = true;
+      // The handler may take long (a flush of a million bans): no deadline while it runs.
+      clearTimeout(deadline);
       let request: ControlRequest;
       try {
         request = parseRequest(line);
@@ -99,7 +157,7 @@ export class ControlServer {
     };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
-      if (answered) return;
+      if (requested) return;
       buffered += chunk;
       const newline = buffered.indexOf('\n');
       if (newline >= 0) onRequest(buffered.slice(0, newline));
@@ -108,8 +166,9 @@ export class ControlServer {
       }
     });
     socket.on('end', () => {
-      if (!answered && buffered.length > 0) onRequest(buffered);
-      else if (!answered) reply({ ok: false, code: ErrorCodes.USAGE, error: 'empty request' });
+      if (requested) return;
+      if (buffered.length > 0) onRequest(buffered);
+      else reply({ ok: false, code: ErrorCodes.USAGE, error: 'empty request' });
     });
   }
 
