@@ -12,6 +12,7 @@ import { loadSettings, type Settings } from '../config/settings.ts';
 import { NoDaemonError, ask } from '../control/client.ts';
 import type { ControlRequest, ControlResults } from '../control/protocol.ts';
 import { statePaths } from '../state/state-dir.ts';
+import { checkStateDirTrust, formatTrustProblems } from '../state/dir-trust.ts';
 import { resolveBlockBackend } from '../daemon/block-backend.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 import { createAlertLog } from '../report/alert-log.ts';
@@ -53,6 +54,14 @@ export async function askDaemon<R extends ControlRequest>(
   session: Session,
   request: R,
 ): Promise<ControlResults[R['command']] | null> {
+  // A STATE_DIR another user can write to may hold their socket: refuse before asking anything.
+  const problems = checkStateDirTrust(session.settings.stateDir);
+  if (problems.length > 0) {
+    throw new PortsnareError(
+      ErrorCodes.UNSAFE_PATH,
+      `STATE_DIR cannot be trusted: ${formatTrustProblems(problems).join('; ')}`,
+    );
+  }
   try {
     return await ask(session.socketPath, request);
   } catch (err) {

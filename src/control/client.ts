@@ -3,8 +3,11 @@
  * Sends one request to the daemon's control socket and returns its reply. Tells apart "no daemon"
  * (no socket, or a stale one nobody answers: the caller may act on the store itself) from "not
  * allowed" (the socket is root's) and from a daemon that answered with an error. `ask` also checks
- * the result against the command's reply type.
+ * the result against the command's reply type. Before connecting it checks what it connects to: a
+ * socket owned by root (or by this user), never something another user planted in a loose
+ * STATE_DIR to answer root's `portsnare block` with a fake success.
  */
+import { lstat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { ErrorCodes, PortsnareError, asError, systemErrorCode } from '../errors.ts';
 import type { ControlRequest, ControlResults } from './protocol.ts';
@@ -28,8 +31,38 @@ export async function ask<R extends ControlRequest>(
   return parseReply<R['command']>(request.command, await sendRequest(path, request, timeoutMs));
 }
 
+/**
+ * Throws unless `path` is a socket owned by root or by this process's user. A missing path is "no
+ * daemon"; one this user may not look at is left to the connect, which says "permission denied".
+ */
+export async function checkSocketOwner(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    const code = systemErrorCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new NoDaemonError(path, code);
+    return;
+  }
+  if (!st.isSocket()) {
+    throw new PortsnareError(ErrorCodes.UNSAFE_PATH, `${path} is not a socket; not talking to it`);
+  }
+  const me = typeof process.geteuid === 'function' ? process.geteuid() : 0;
+  if (st.uid !== 0 && st.uid !== me) {
+    throw new PortsnareError(
+      ErrorCodes.UNSAFE_PATH,
+      `${path} is owned by uid ${st.uid}, not root: not trusting what answers on it`,
+    );
+  }
+}
+
 /** The daemon's result for `request`, unchecked; errors the daemon replied with are thrown. */
-export function sendRequest(path: string, request: ControlRequest, timeoutMs = 60_000): Promise<unknown> {
+export async function sendRequest(
+  path: string,
+  request: ControlRequest,
+  timeoutMs = 60_000,
+): Promise<unknown> {
+  await checkSocketOwner(path);
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let text = '';

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { chown, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { ErrorCodes, hasCode } from '../errors.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,4 +221,27 @@ test('a crowd of idle clients cannot exhaust the descriptors: refused, counted, 
   assert.equal(await sendRequest(path, { command: 'status' }), 'pong');
   assert.ok(!out.includes('fatal'), out);
   assert.equal(child.exitCode, null, 'the server process still runs');
+});
+
+test('the client trusts only a socket owned by root or itself: a planted one or a plain file is refused', async () => {
+  const dir = await scratch();
+  const path = join(dir, 'portsnare.sock');
+  let calls = 0;
+  const server = await ControlServer.listen(path, () => {
+    calls++;
+    return Promise.resolve({ blocked: true });
+  });
+  try {
+    await chown(path, 65534, 65534); // as if another user had planted it
+    await assert.rejects(sendRequest(path, { command: 'list' }), (err) =>
+      hasCode(err, ErrorCodes.UNSAFE_PATH),
+    );
+    assert.equal(calls, 0, 'nothing was sent to it');
+    await chown(path, 0, 0);
+    assert.deepEqual(await sendRequest(path, { command: 'list' }), { blocked: true });
+  } finally {
+    await server.close();
+  }
+  await writeFile(path, '');
+  await assert.rejects(sendRequest(path, { command: 'list' }), /is not a socket/);
 });
