@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -165,4 +166,24 @@ test('a daemon reply: typed when well-formed, 1 with PROTOCOL when not, its erro
       assert.equal(refusedBlock.err, 'portsnare: refusing to block\n');
     },
   );
+});
+
+test('check-config and a start refuse a FIFO as HISTORY_FILE and a STATE_DIR others can write to (78)', async () => {
+  const fifo = await scratch();
+  const history = join(fifo.config, '..', 'history'); // the config's HISTORY_FILE
+  spawnSync('mkfifo', [history]);
+  const checked = await cli(['check-config', '--config', fifo.config]);
+  assert.equal(checked.code, ExitCodes.CONFIG);
+  assert.match(checked.out, /HISTORY_FILE: .*history is a fifo; it must be a regular file/);
+
+  const loose = await scratch();
+  await mkdir(loose.stateDir, { mode: 0o700 });
+  await chmod(loose.stateDir, 0o777);
+  const refused = await cli(['check-config', '--config', loose.config]);
+  assert.equal(refused.code, ExitCodes.CONFIG);
+  assert.match(refused.out, /STATE_DIR: .*state is writable by everyone \(mode 0777\)/);
+  // The same check stops a start before anything is opened: nothing was written into STATE_DIR.
+  const start = await cli(['-tcp', '--config', loose.config, '--foreground']);
+  assert.equal(start.code, ExitCodes.CONFIG);
+  assert.deepEqual(await readdir(loose.stateDir), []);
 });

@@ -2,7 +2,8 @@
  * @module config/startup-config
  * Everything a start needs to know before it touches anything: the modes (from flags, else the
  * defaults file, else tcp+udp), the settings, the ignore file, and every problem found in them.
- * `run` and `check-config` share it, so check-config finds exactly what would stop a start. Also the
+ * `run` and `check-config` share it, so check-config finds exactly what would stop a start: also
+ * wrong path types and an untrustworthy STATE_DIR (config/path-checks). Also the
  * limit on how many ports the classic modes bind (one socket, so one descriptor, per port).
  */
 import type { Mode } from '../detect/probe.ts';
@@ -10,6 +11,7 @@ import type { Diagnostic } from './diagnostic.ts';
 import { loadModesFromDefaults } from './defaults-file.ts';
 import { loadIgnoreFile, type IgnoreFile } from './ignore-file.ts';
 import { loadSettingsFile } from './load-settings.ts';
+import { checkPaths, stateDirTrustDiagnostics } from './path-checks.ts';
 import type { LoadedSettings } from './settings.ts';
 
 /**
@@ -95,5 +97,8 @@ export async function loadStartupConfig(opts: {
     });
   }
   diagnostics.push(...classicPortLimit(modes, loaded));
+  // Wrong file types (a FIFO as HISTORY_FILE froze the daemon) and a STATE_DIR others can write to
+  // (a planted pid-file symlink or journal) stop a start before anything is opened.
+  diagnostics.push(...checkPaths(loaded), ...stateDirTrustDiagnostics(loaded));
   return { modes, modesFrom, loaded, ignore, diagnostics };
 }
