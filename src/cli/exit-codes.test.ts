@@ -187,3 +187,28 @@ test('check-config and a start refuse a FIFO as HISTORY_FILE and a STATE_DIR oth
   assert.equal(start.code, ExitCodes.CONFIG);
   assert.deepEqual(await readdir(loose.stateDir), []);
 });
+
+test('block refuses addresses that are not a real peer, with or without a daemon, and asks nobody', async () => {
+  const { config, stateDir } = await scratch();
+  const addresses = ['255.255.255.255', '224.0.0.1', '0.0.0.0', '240.0.0.1', 'ff02::1', 'fe80::1', '::'];
+  for (const address of addresses) {
+    const result = await cli(['block', address, '--config', config]);
+    assert.equal(result.code, ExitCodes.FAILURE, address);
+    assert.match(result.err, new RegExp(`^portsnare: refusing to block ${address.replace(/\./g, '\\.')}: `));
+  }
+  let asked = 0;
+  await withDaemon(
+    stateDir,
+    () => {
+      asked++;
+      return Promise.reject(new PortsnareError(ErrorCodes.COMMAND_FAILED, 'should not be asked'));
+    },
+    async () => {
+      const result = await cli(['block', '224.0.0.251', '--config', config]);
+      assert.equal(result.code, ExitCodes.FAILURE);
+      assert.match(result.err, /is a multicast address|multicast/);
+    },
+  );
+  assert.equal(asked, 0);
+  assert.deepEqual(await readdir(stateDir), [], 'nothing was written: no store was opened');
+});

@@ -2,7 +2,7 @@
  * @module cli/commands/block
  * `portsnare block ADDR [--for DURATION]`: bans an address by hand in every blocking backend, for
  * DURATION (`90`, `90s`, `15m`, `2h`, `7d`, `1w`) or BLOCK_TIME, and records it. Never an address
- * the daemon must not block (its own, gateways, resolvers, the ignore list). Through the daemon when
+ * the daemon must not block (not a real peer, its own, gateways, resolvers, the ignore list). Through the daemon when
  * it runs, else directly.
  */
 import { ExitCodes } from '../../exit-codes.ts';
@@ -12,7 +12,7 @@ import { MAX_BLOCK_TIME } from '../../config/settings.ts';
 import { ErrorCodes, PortsnareError } from '../../errors.ts';
 import { defineCommand } from '../command.ts';
 import { askDaemon, openDirect, runControlCommand } from '../control-session.ts';
-import { neverBlockReason } from '../never-block.ts';
+import { neverBlockReason, notAPeerReason } from '../never-block.ts';
 import { CONFIG, HELP } from '../options.ts';
 
 /** `--for` as seconds (null: not given, BLOCK_TIME applies); a bad duration is a USAGE error. */
@@ -49,6 +49,10 @@ export const block = defineCommand({
         throw new PortsnareError(ErrorCodes.USAGE, `not an IP address: ${JSON.stringify(positional)}`);
       }
       const seconds = forSeconds(options.for);
+      // Checked here too, so the answer is the same with and without a daemon (the daemon checks it itself).
+      const notAPeer = notAPeerReason(address);
+      if (notAPeer)
+        throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `refusing to block ${address}: ${notAPeer}`);
       let reply = await askDaemon(session, { command: 'block', address, seconds });
       if (reply === null) {
         const refusal = await neverBlockReason(session.settings, address);
