@@ -8,7 +8,8 @@
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
-import { loadSettings, type Settings } from '../config/settings.ts';
+import type { Settings } from '../config/settings.ts';
+import { loadSettingsFile } from '../config/load-settings.ts';
 import { NoDaemonError, ask } from '../control/client.ts';
 import type { ControlRequest, ControlResults } from '../control/protocol.ts';
 import { statePaths } from '../state/state-dir.ts';
@@ -37,7 +38,7 @@ export async function openSession(
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<Session | ExitCode> {
-  const loaded = await loadSettings(configPath);
+  const loaded = await loadSettingsFile(configPath);
   if (hasErrors(loaded.diagnostics)) {
     for (const d of loaded.diagnostics) err.write(`portsnare: ${formatDiagnostic(d)}\n`);
     return ExitCodes.CONFIG;

@@ -3,7 +3,7 @@
  * Reads portsentry.conf from disk into LoadedSettings without ever blocking: the file is read with
  * config/read-file (O_NONBLOCK, a regular file only, bounded size), so a FIFO or a device given as
  * `--config` is a clear error instead of a hang. No file at the default path means built-in
- * defaults; a named file must exist. (Replaces config/settings' loadSettings, which reads blindly.)
+ * defaults; a named file must exist.
  */
 import { systemErrorCode } from '../errors.ts';
 import { parseConfText } from './conf-file.ts';

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { loadSettingsFile } from './load-settings.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,13 +7,7 @@ import { join } from 'node:path';
 import { parseConfText } from './conf-file.ts';
 import { formatDiagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS } from './keys.ts';
-import {
-  applyReload,
-  loadSettings,
-  MAX_PORT_BANNER_BYTES,
-  settingName,
-  settingsFromConf,
-} from './settings.ts';
+import { applyReload, MAX_PORT_BANNER_BYTES, settingName, settingsFromConf } from './settings.ts';
 
 const F = '/t/portsentry.conf';
 const load = (text: string) => settingsFromConf(parseConfText(F, text));
@@ -148,14 +143,14 @@ test('blocking with nothing to run is a warning', () => {
   ]);
 });
 
-test('loadSettings: no file at the default path means defaults; a named missing file is an error', async () => {
+test('loadSettingsFile: no file at the default path means defaults; a named missing file is an error', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'psn-settings-'));
   const missing = join(dir, 'nope.conf');
-  const explicit = await loadSettings(missing);
+  const explicit = await loadSettingsFile(missing);
   assert.deepEqual(explicit.diagnostics.map(formatDiagnostic), [`error: ${missing}: no such file`]);
   const path = join(dir, 'portsentry.conf');
   await writeFile(path, 'SCAN_TRIGGER="3"\n');
-  const found = await loadSettings(path);
+  const found = await loadSettingsFile(path);
   assert.equal(found.path, path);
   assert.equal(found.settings.scanTrigger, 3);
   assert.deepEqual(found.sources.find((s) => s.key === 'SCAN_TRIGGER')?.origin, { file: path, line: 1 });

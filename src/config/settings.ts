@@ -4,11 +4,9 @@
  * portsentry.conf, each value checked, each problem reported with file, line and key. Also loads the
  * file from disk: no file at the default path means built-in defaults; a named file must exist.
  */
-import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { systemErrorCode } from '../errors.ts';
 import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from '../respond/command-template.ts';
-import { parseConfText, type ConfFile } from './conf-file.ts';
+import type { ConfFile } from './conf-file.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
@@ -275,31 +273,6 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     }
   }
   return { path: conf?.path ?? null, settings, sources, diagnostics };
-}
-
-/**
- * Reads the config. `explicitPath` is what --config named (a missing file is then an error);
- * without it the default path is tried and its absence means built-in defaults. This reads blindly
- * (a FIFO hangs it): callers should move to config/load-settings' loadSettingsFile, which does not.
- */
-export async function loadSettings(explicitPath: string | undefined): Promise<LoadedSettings> {
-  const path = explicitPath ?? DEFAULT_CONFIG_PATH;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = systemErrorCode(err);
-    if (code === 'ENOENT' && explicitPath === undefined) return settingsFromConf(null);
-    const loaded = settingsFromConf(null);
-    loaded.diagnostics.push({
-      severity: 'error',
-      file: path,
-      line: 0,
-      message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`,
-    });
-    return loaded;
-  }
-  return settingsFromConf(parseConfText(path, text));
 }
 
 /** The Settings property a key sets: its name in camelCase (`ADVANCED_PORTS_TCP` → `advancedPortsTcp`). */

@@ -16,7 +16,7 @@ import { SyslogWriter } from '../../report/syslog.ts';
 import { runCommand } from '../../respond/exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../../respond/hosts-deny.ts';
 import { loadIgnoreFile } from '../../config/ignore-file.ts';
-import { loadSettings } from '../../config/settings.ts';
+import { loadSettingsFile } from '../../config/load-settings.ts';
 import { defineCommand } from '../command.ts';
 import { exitCodeOf } from '../exit-status.ts';
 import { CONFIG, DEFAULTS_FILE, HELP } from '../options.ts';
@@ -107,7 +107,7 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
     addHostsDenyLines,
     removeHostsDenyLines,
     reload: async () => {
-      const loaded = await loadSettings(startup.loaded.path ?? undefined);
+      const loaded = await loadSettingsFile(startup.loaded.path ?? undefined);
       return { loaded, ignore: await loadIgnoreFile(loaded.settings.ignoreFile) };
     },
   });
