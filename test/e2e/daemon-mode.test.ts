@@ -103,3 +103,37 @@ test('--foreground: a stderr that goes away does not stop or stall the daemon', 
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
   assert.ok(Date.now() - started < 3000, 'SIGTERM is handled promptly');
 });
+
+test('a SIGHUP during start-up is held and becomes a reload once listening (it used to kill the daemon)', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  // 2,000 trap ports make the start take long enough for the signals to land inside it.
+  const files = await prepareFiles({ TCP_PORTS: '20000-21999', UDP_PORTS: '9' });
+  const sink = await createSyslogSink(files.syslogSocket);
+  t.after(() => sink.close());
+  const daemon = lab.spawn(lab.sensor, [
+    process.execPath,
+    PORTSNARE_BIN,
+    '-tcp',
+    '--config',
+    files.config,
+    '--foreground',
+  ]);
+  t.after(() => daemon.kill('SIGKILL'));
+  await sink.waitForMessage('adminalert: PortSentry 1.2 is starting.', { timeoutMs: 15_000 });
+  for (let i = 0; i < 3; i++) {
+    daemon.kill('SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const signalledAt = sink.messages().length;
+  await sink.waitForMessage('adminalert: PortSentry is now active and listening.', { timeoutMs: 30_000 });
+  const listening = sink.messages().indexOf('adminalert: PortSentry is now active and listening.');
+  assert.ok(listening >= signalledAt, 'the signals came before the daemon was listening');
+  await sink.waitForMessage(/^adminalert: Reloaded /, { timeoutMs: 10_000 });
+  assert.equal(
+    await Promise.race([daemon.exited.then(() => 'exited'), Promise.resolve('running')]),
+    'running',
+  );
+  daemon.kill('SIGTERM');
+  assert.deepEqual(await daemon.exited, { code: 0, signal: null });
+});

@@ -56,8 +56,44 @@ export const run = defineCommand({
     }),
 });
 
+/**
+ * Holds SIGHUPs that come before the daemon listens: Node's default for SIGHUP is to exit, so a
+ * reload sent during a slow start (a big ban store, many ports) used to kill the daemon. One held
+ * SIGHUP is a reload once the daemon is up.
+ */
+function holdSighup(): { wanted: () => boolean; release: () => void } {
+  let wanted = false;
+  const hold = () => {
+    wanted = true;
+  };
+  process.on('SIGHUP', hold);
+  return { wanted: () => wanted, release: () => process.off('SIGHUP', hold) };
+}
+
 async function runCommandLine(cmd: RunOptions): Promise<ExitCode> {
   const isChild = process.env[DAEMON_CHILD_ENV] === '1';
+  const { foreground } = cmd;
+  if (foreground || isChild) return runDaemonCommand(cmd, isChild, holdSighup());
+  return runDaemonCommand(cmd, isChild, null);
+}
+
+async function runDaemonCommand(
+  cmd: RunOptions,
+  isChild: boolean,
+  sighup: ReturnType<typeof holdSighup> | null,
+): Promise<ExitCode> {
+  try {
+    return await startAndServe(cmd, isChild, sighup);
+  } finally {
+    sighup?.release();
+  }
+}
+
+async function startAndServe(
+  cmd: RunOptions,
+  isChild: boolean,
+  sighup: ReturnType<typeof holdSighup> | null,
+): Promise<ExitCode> {
   const { foreground } = cmd;
   const startup = await loadStartupConfig({
     modes: cmd.modes,
@@ -81,7 +117,7 @@ async function runCommandLine(cmd: RunOptions): Promise<ExitCode> {
     return ExitCodes.CONFIG;
   }
   if (!foreground && !isChild) return daemonize();
-  return runDaemon(startup, foreground && !isChild, isChild);
+  return runDaemon(startup, foreground && !isChild, isChild, sighup?.wanted ?? (() => false));
 }
 
 function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): AlertLog {
@@ -97,7 +133,12 @@ function report(isChild: boolean, message: ChildReport): void {
   if (isChild && process.send) process.send(message);
 }
 
-async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boolean): Promise<ExitCode> {
+async function runDaemon(
+  startup: StartupConfig,
+  mirror: boolean,
+  isChild: boolean,
+  reloadHeld: () => boolean,
+): Promise<ExitCode> {
   process.umask(0o022);
   const log = openLog(startup, mirror ? process.stderr : null);
   const daemon = new Daemon(startup.modes, startup.loaded, startup.ignore, {
@@ -137,6 +178,7 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
     process.on('SIGTERM', () => stop(ExitCodes.OK));
     process.on('SIGINT', () => stop(ExitCodes.OK));
     process.on('SIGHUP', () => void daemon.reload());
+    if (reloadHeld()) void daemon.reload();
     process.on('SIGUSR1', () => daemon.logCounters());
     process.on('SIGPIPE', () => undefined);
     let crashed = false;
