@@ -67,3 +67,35 @@ test('a missing syslog socket never throws: records are counted as dropped', () 
   assert.equal(writer.stats.dropped, 10);
   writer.close();
 });
+
+test('control characters from files or names are escaped as rsyslog does (#ooo); printable text is unchanged', () => {
+  const date = new Date(Date.UTC(2026, 10, 23, 1, 16, 19));
+  const record = formatSyslogRecord('adminalert: bad entry "10.0.0.1\x00\x1b[2Jx\x7f\ty"', {
+    ident: 'portsnare',
+    pid: 1,
+    date,
+  });
+  assert.equal(
+    record,
+    '<29>Nov 23 01:16:19 portsnare[1]: adminalert: bad entry "10.0.0.1#000#033[2Jx#177#011y"',
+  );
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(record, /[\x00-\x1f\x7f]/);
+});
+
+test('drops are counted and handed out once, when the queue has drained', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-syslog-'));
+  const missing = new SyslogWriter(join(dir, 'nobody-listens'), 5);
+  for (let i = 0; i < 10; i++) missing.write(`<29>x: ${i}`);
+  assert.equal(missing.stats.dropped, 10);
+  assert.equal(missing.takeUnreportedDrops(), 10);
+  assert.equal(missing.takeUnreportedDrops(), 0, 'each drop is reported once');
+  missing.close();
+
+  const sink = await createSyslogSink(join(dir, 'log'));
+  t.after(() => sink.close());
+  const writer = new SyslogWriter(sink.path, 5);
+  writer.write('<29>x: a');
+  assert.equal(writer.takeUnreportedDrops(), 0);
+  writer.close();
+});

@@ -19,12 +19,24 @@ export function syslogTimestamp(date: Date): string {
   return `${MONTHS[date.getMonth()]} ${day} ${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
 }
 
+/**
+ * Control characters as rsyslog's default escaping writes them (`#` and three octal digits: ESC is
+ * `#033`, NUL `#000`), done here so that what reaches the socket (and the stderr mirror) is already
+ * safe: a NUL or an escape sequence from a config value, an ignore file or a reverse name would
+ * otherwise cut a line short or drive the terminal of whoever reads the log. Printable text,
+ * PortSentry's lines included, is unchanged.
+ */
+export function escapeControlCharacters(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `#${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
 export function formatSyslogRecord(
   message: string,
   opts: { ident: string; pid: number; date: Date; facility?: number; severity?: number },
 ): string {
   const priority = (opts.facility ?? FACILITY_DAEMON) * 8 + (opts.severity ?? SEVERITY_NOTICE);
-  return `<${priority}>${syslogTimestamp(opts.date)} ${opts.ident}[${opts.pid}]: ${message}`;
+  return `<${priority}>${syslogTimestamp(opts.date)} ${opts.ident}[${opts.pid}]: ${escapeControlCharacters(message)}`;
 }
 
 interface UnixDgramSocket {
@@ -41,6 +53,7 @@ const unixDgram = createRequire(import.meta.url)('unix-dgram') as UnixDgramModul
 
 export interface SyslogStats {
   sent: number;
+  /** Records lost since the start: the queue overflowed, the socket refused them, or close. */
   dropped: number;
   lastError: string | null;
 }
@@ -113,6 +126,24 @@ export class SyslogWriter {
     }, 20);
     this.#retry.unref();
   }
+
+  /** Records waiting for the socket. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Drops not yet reported: returns how many were lost since the last call, once the queue has
+   * drained (so a line saying so has room and is not itself dropped), else 0.
+   */
+  takeUnreportedDrops(): number {
+    if (this.#queue.length > 0) return 0;
+    const count = this.stats.dropped - this.#reportedDrops;
+    this.#reportedDrops = this.stats.dropped;
+    return count;
+  }
+
+  #reportedDrops = 0;
 
   /** Tries to deliver what is queued, then closes the socket. */
   close(): void {
