@@ -8,12 +8,13 @@ import { ExitCodes } from '../exit-codes.ts';
 import { spawn } from 'node:child_process';
 import { diagnosticWhere, formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
 import { loadStartupConfig, type StartupConfig } from '../config/startup-config.ts';
-import { Daemon, logDiagnostics } from '../daemon/daemon.ts';
+import { assemble } from '../daemon/assemble.ts';
+import { Daemon } from '../daemon/daemon.ts';
 import { describeError } from '../errors.ts';
-import { createAlertLog, type AlertLog } from '../report/alert-log.ts';
+import { createAlertLog } from '../report/alert-log.ts';
+import { logDiagnostics } from '../report/config-problems.ts';
+import type { Reporter } from '../report/reporter.ts';
 import { SyslogWriter } from '../report/syslog.ts';
-import { runCommand } from '../respond/exec.ts';
-import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
 import { loadIgnoreFile } from '../config/ignore-file.ts';
 import { loadSettings } from '../config/settings.ts';
 import type { ParsedCommandLine } from './parse.ts';
@@ -50,7 +51,7 @@ export async function runCommandLine(cmd: ParsedCommandLine): Promise<number> {
   return runDaemon(startup, foreground && !isChild, isChild);
 }
 
-function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): AlertLog {
+function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): Reporter {
   const { settings } = startup.loaded;
   return createAlertLog({
     ident: settings.syslogIdent,
@@ -66,12 +67,13 @@ function report(isChild: boolean, message: ChildReport): void {
 async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boolean): Promise<number> {
   process.umask(0o022);
   const log = openLog(startup, mirror ? process.stderr : null);
-  const daemon = new Daemon(startup.modes, startup.loaded, startup.ignore, {
-    log,
-    run: (argv) => runCommand(argv),
-    addHostsDenyLine,
-    addHostsDenyLines,
-    removeHostsDenyLines,
+  const stack = assemble({
+    modes: startup.modes,
+    settings: startup.loaded.settings,
+    ignore: startup.ignore,
+    reporter: log,
+  });
+  const daemon = new Daemon(stack, {
     reload: async () => {
       const loaded = await loadSettings(startup.loaded.path ?? undefined);
       return { loaded, ignore: await loadIgnoreFile(loaded.settings.ignoreFile) };
@@ -83,9 +85,9 @@ async function runDaemon(startup: StartupConfig, mirror: boolean, isChild: boole
   } catch (err) {
     await daemon.stop();
     log.close();
-    report(isChild, { error: describeError(err), code: 1 });
+    report(isChild, { error: describeError(err), code: ExitCodes.FAILURE });
     if (!isChild) process.stderr.write(`portsnare: ${describeError(err)}\n`);
-    return 1;
+    return ExitCodes.FAILURE;
   }
   report(isChild, { ready: true });
   if (isChild) process.disconnect?.();
