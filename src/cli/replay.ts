@@ -74,7 +74,8 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
     reporter,
     records: 'memory',
     dryRun: new DryRun(),
-    clock: () => now,
+    // Whole milliseconds, as the ban store keeps them.
+    clock: () => Math.floor(now),
     hosts: { addresses: () => [...locals], guarded: () => [] },
     resolver: { nameOf: (address) => Promise.resolve(address) },
     storeDir: join(scratch, 'bans'),
@@ -91,7 +92,7 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
     );
     for (const packet of opts.pcap.packets) {
       now = packet.timestampUs / 1000;
-      await keeper.expire(now);
+      await keeper.expire(Math.floor(now));
       pipeline.handle(opts.pcap.linkType, packet.data, now);
       await stack.alerts.settled();
     }
