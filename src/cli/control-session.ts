@@ -8,22 +8,21 @@
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { readFile } from 'node:fs/promises';
 import { formatDiagnostic, hasErrors } from '../config/diagnostic.ts';
+import { parseIgnoreText, type IgnoreFile } from '../config/ignore-file.ts';
 import type { Settings } from '../config/settings.ts';
 import { loadSettingsFile } from '../config/load-settings.ts';
 import { NoDaemonError, ask } from '../control/client.ts';
 import type { ControlRequest, ControlResults } from '../control/protocol.ts';
 import { statePaths } from '../state/state-dir.ts';
 import { checkStateDirTrust, formatTrustProblems } from '../state/dir-trust.ts';
-import { resolveBlockBackend } from '../daemon/block-backend.ts';
+import { assemble } from '../daemon/assemble.ts';
+import { NO_BACKEND, resolveBlockBackend } from '../daemon/block-backend.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 import { createAlertLog } from '../report/alert-log.ts';
 import { SyslogWriter } from '../report/syslog.ts';
-import { BanKeeper } from '../respond/ban-keeper.ts';
-import { ClassicResponder } from '../respond/classic-responder.ts';
-import { runCommand } from '../respond/exec.ts';
-import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
+import type { BanKeeper } from '../respond/ban-keeper.ts';
 import type { NftResponder } from '../respond/nft.ts';
-import { BanStore } from '../state/ban-store.ts';
+import type { BanStore } from '../state/ban-store.ts';
 
 export interface Session {
   settings: Settings;
@@ -91,15 +90,19 @@ export interface DirectAccess {
 }
 
 /**
- * Opens the ban store (and, with `backends`, the blocking backends as BLOCK_BACKEND says) for
- * direct action; lifted and added bans are logged to syslog as the daemon would.
- */
-/**
  * `read`: the store only. `lift`: also the backends, without creating our nft table (there is
  * nothing to lift from a table that is not there). `block`: the backends, table created if needed.
  */
 export type DirectUse = 'read' | 'lift' | 'block';
 
+/** Direct action needs no never-block list of its own (`block` checks addresses before). */
+const NO_IGNORE_FILE: IgnoreFile = parseIgnoreText('', '');
+
+/**
+ * Opens the ban store (and, unless `read`, the blocking backends as BLOCK_BACKEND says) for direct
+ * action, assembled as the daemon's stack is; lifted and added bans are logged to syslog as the
+ * daemon would.
+ */
 export async function openDirect(session: Session, use: DirectUse): Promise<DirectAccess> {
   const { settings } = session;
   const pid = await livePid(settings.stateDir);
@@ -113,28 +116,23 @@ export async function openDirect(session: Session, use: DirectUse): Promise<Dire
     ident: settings.syslogIdent,
     syslog: new SyslogWriter(settings.syslogSocket),
   });
-  const resolved =
-    use !== 'read'
-      ? await resolveBlockBackend(settings.blockBackend, use === 'lift')
-      : { nft: null, classic: true, description: '', why: '' };
-  const store = await BanStore.open(statePaths(settings.stateDir).bans, { dropExpired: false });
-  const responder = new ClassicResponder({
-    settings: () => settings,
-    log,
-    run: (argv) => runCommand(argv),
-    addHostsDenyLine,
-    addHostsDenyLines,
-    removeHostsDenyLines,
-    nft: resolved.nft,
-    classic: resolved.classic,
+  const stack = assemble({
+    modes: [],
+    settings,
+    ignore: NO_IGNORE_FILE,
+    reporter: log,
+    records: 'none',
+    hosts: { addresses: () => [], guarded: () => [] },
+    backend: (s) =>
+      use === 'read' ? Promise.resolve(NO_BACKEND) : resolveBlockBackend(s.blockBackend, use === 'lift'),
   });
-  const keeper = new BanKeeper({ store, responder, log });
+  const { keeper, store } = await stack.bans.open();
   return {
     keeper,
     store,
-    nft: resolved.nft,
+    nft: stack.bans.backend.table,
     async close() {
-      await store.close();
+      await stack.bans.close();
       log.close();
     },
   };

@@ -1,27 +1,31 @@
 /**
  * @module cli/replay
- * `portsnare replay FILE.pcap`: runs a capture file through the same pipeline and detector as the
- * live packet modes and prints what the daemon would have logged, blocked and recorded, in packet
- * time. Nothing is run, written or blocked: responses are dry runs that report success.
+ * `portsnare replay FILE.pcap`: runs a capture file through the daemon's own assembled stack (the
+ * same pipeline, detector, alert path, block-rate cap and ban keeper as the live packet modes) and
+ * prints what the daemon would have logged, blocked and recorded, in packet time. Nothing is run or
+ * blocked and no file of the configuration is written: the backends are dry runs that report
+ * success, the history and blocked files are kept in memory, and the ban store is a scratch one.
  */
 import { ExitCodes } from '../exit-codes.ts';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hasErrors, formatDiagnostic } from '../config/diagnostic.ts';
+import type { IgnoreFile } from '../config/ignore-file.ts';
+import type { Settings } from '../config/settings.ts';
 import { loadStartupConfig } from '../config/startup-config.ts';
+import { assemble } from '../daemon/assemble.ts';
+import { DryRun } from '../daemon/dry-run.ts';
 import { PacketPipeline } from '../sensors/packet-pipeline.ts';
+import type { Stack } from '../daemon/stack.ts';
 import { buildWatchPlan } from '../sensors/watch-plan.ts';
-import { Detector } from '../detect/detector.ts';
-import type { Mode, ProbeEvent } from '../detect/probe.ts';
+import type { Mode } from '../detect/probe.ts';
 import { canonicalAddress } from '../net/address.ts';
 import { CidrSet } from '../net/cidr-set.ts';
-import { ownAddressSet } from '../net/host-addresses.ts';
-import { readPcap } from '../packets/pcap-file.ts';
-import type { AlertLog } from '../report/alert-log.ts';
-import { alertMessages } from '../report/alert-messages.ts';
-import { formatHistoryLine } from '../report/history.ts';
-import { formatMessage, type LogMessage } from '../report/messages.ts';
-import { syslogTimestamp } from '../report/syslog.ts';
-import { ClassicResponder } from '../respond/classic-responder.ts';
+import { readPcap, type PcapFile } from '../packets/pcap-file.ts';
+import { formatMessage } from '../report/messages.ts';
+import { Reporter } from '../report/reporter.ts';
+import { StreamSink } from '../report/sinks/stream-sink.ts';
 import type { ParsedCommandLine } from './command.ts';
 
 /** Classic modes have no packets to replay; their stealth counterparts watch the same ports. */
@@ -33,6 +37,77 @@ const PACKET_MODE: Record<Mode, Mode> = {
   atcp: 'atcp',
   audp: 'audp',
 };
+
+export interface ReplayOptions {
+  settings: Settings;
+  ignore: IgnoreFile;
+  /** Packet modes. */
+  modes: readonly Mode[];
+  /** The sensor's addresses; none: every destination counts as local. */
+  locals: readonly string[];
+  pcap: PcapFile;
+  out: NodeJS.WritableStream;
+}
+
+/**
+ * Runs the capture through an assembled stack (dry-run backends, packet-time clock) and prints
+ * what happens. Returns the stack, closed, for its counters, bans and dry-run record.
+ */
+export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
+  const { settings, modes, locals, out } = opts;
+  let now = 0;
+  // Refusals of never-block sources are left out of the printout, as replay always did.
+  const reporter = new Reporter(
+    [new StreamSink(out, '', (m) => m.kind === 'refusedBlock')],
+    () => new Date(now),
+  );
+  const { plan, messages } = buildWatchPlan(settings, modes, () => []);
+  for (const message of messages) out.write(`# startup: ${formatMessage(message)}\n`);
+  out.write(
+    `# blocking as BLOCK_BACKEND=${settings.blockBackend}${settings.blockBackend === 'auto' ? ' (shown as nft)' : ''} would; nothing is run\n`,
+  );
+  const scratch = await mkdtemp(join(tmpdir(), 'portsnare-replay-'));
+  const stack = assemble({
+    modes,
+    settings,
+    ignore: opts.ignore,
+    reporter,
+    records: 'memory',
+    dryRun: new DryRun(),
+    // Whole milliseconds, as the ban store keeps them.
+    clock: () => Math.floor(now),
+    hosts: { addresses: () => [...locals], guarded: () => [] },
+    resolver: { nameOf: (address) => Promise.resolve(address) },
+    storeDir: join(scratch, 'bans'),
+  });
+  try {
+    const { keeper } = await stack.bans.open();
+    const localSet = new CidrSet();
+    for (const address of locals) localSet.addAddress(address);
+    const pipeline = new PacketPipeline(
+      plan,
+      { isLocal: (a) => locals.length === 0 || localSet.has(a), isServed: () => false },
+      (event) => void stack.alerts.onProbe(event),
+      (message) => reporter.log(message),
+    );
+    for (const packet of opts.pcap.packets) {
+      now = packet.timestampUs / 1000;
+      await keeper.expire(Math.floor(now));
+      pipeline.handle(opts.pcap.linkType, packet.data, now);
+      await stack.alerts.settled();
+    }
+    const lines = stack.records?.lines ?? [];
+    const hosts = new Set(stack.records?.records.map((r) => r.address));
+    const c = pipeline.counters;
+    out.write(`# ${c.packets} packets, ${c.probes} probes, ${hosts.size} host(s) would be blocked\n`);
+    out.write(`# malformed: ${JSON.stringify(c.malformed)}; skipped: ${JSON.stringify(c.skipped)}\n`);
+    for (const line of lines) out.write(`# history: ${line}\n`);
+  } finally {
+    await stack.bans.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return stack;
+}
 
 export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.WritableStream): Promise<number> {
   const startup = await loadStartupConfig({
@@ -52,89 +127,18 @@ export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.Writable
     locals.push(address);
   }
   const modes = [...new Set(startup.modes.map((m) => PACKET_MODE[m]))];
-  const { settings } = startup.loaded;
   const pcap = readPcap(await readFile(cmd.positional ?? ''));
-
-  let now = new Date(0);
-  const print = (message: LogMessage) => out.write(`${syslogTimestamp(now)} ${formatMessage(message)}\n`);
-  const log: AlertLog = { log: print, close: () => undefined };
   out.write(
     `# replay of ${cmd.positional ?? ''}: modes ${modes.map((m) => `-${m}`).join(' ')}; ` +
       `${locals.length > 0 ? `local addresses ${locals.join(', ')}` : 'every destination counts as local'}\n`,
   );
-
-  const { plan, messages } = buildWatchPlan(settings, modes, () => []);
-  for (const message of messages) out.write(`# startup: ${formatMessage(message)}\n`);
-  const ignore = new CidrSet();
-  for (const entry of startup.ignore.entries) ignore.add(entry.cidr);
-  const detector = new Detector(
-    { ignore, own: ownAddressSet(locals) },
-    {
-      scanTrigger: settings.scanTrigger,
-      stealthPorts: settings.stealthTriggerPorts,
-      stealthWindowMs: settings.stealthTriggerWindow * 1000,
-    },
-  );
-  // BLOCK_BACKEND as the daemon would use it; `auto` is shown as nft (what it picks where nft
-  // works). Nothing is run: the nft stand-in only says yes.
-  const viaNft = settings.blockBackend !== 'classic';
-  const dryNft = { table: 'portsnare', block: () => Promise.resolve(), unblock: () => Promise.resolve() };
-  out.write(
-    `# blocking as BLOCK_BACKEND=${settings.blockBackend}${settings.blockBackend === 'auto' ? ' (shown as nft)' : ''} would; nothing is run\n`,
-  );
-  const responder = new ClassicResponder({
-    settings: () => settings,
-    log,
-    run: () => Promise.resolve({ ok: true }),
-    addHostsDenyLine: () => Promise.resolve('added'),
-    nft: viaNft ? dryNft : null,
-    classic: settings.blockBackend === 'classic' || settings.blockBackend === 'both',
+  await replayCapture({
+    settings: startup.loaded.settings,
+    ignore: startup.ignore,
+    modes,
+    locals,
+    pcap,
+    out,
   });
-  const localSet = new CidrSet();
-  for (const address of locals) localSet.addAddress(address);
-  const alerts: ProbeEvent[] = [];
-  const pipeline = new PacketPipeline(
-    plan,
-    { isLocal: (a) => locals.length === 0 || localSet.has(a), isServed: () => false },
-    (event) => {
-      if (detector.judge(event).kind === 'alert') alerts.push(event);
-    },
-    print,
-  );
-  const blocked = new Map<string, string>();
-  for (const packet of pcap.packets) {
-    const timeMs = packet.timestampUs / 1000;
-    now = new Date(timeMs);
-    pipeline.handle(pcap.linkType, packet.data, timeMs);
-    for (const event of alerts.splice(0)) {
-      alertMessages(event, event.source).forEach(print);
-      if (blocked.has(event.source)) {
-        print({ kind: 'alreadyBlocked', mode: event.mode, host: event.source, address: event.source });
-        continue;
-      }
-      await responder.respond({
-        address: event.source,
-        host: event.source,
-        port: event.port,
-        mode: event.mode,
-        protocol: event.protocol,
-        timeoutSeconds: settings.blockTime > 0 ? settings.blockTime : null,
-      });
-      blocked.set(
-        event.source,
-        formatHistoryLine({
-          time: now,
-          host: event.source,
-          address: event.source,
-          port: event.port,
-          protocol: event.protocol,
-        }),
-      );
-    }
-  }
-  const c = pipeline.counters;
-  out.write(`# ${c.packets} packets, ${c.probes} probes, ${blocked.size} host(s) would be blocked\n`);
-  out.write(`# malformed: ${JSON.stringify(c.malformed)}; skipped: ${JSON.stringify(c.skipped)}\n`);
-  for (const line of blocked.values()) out.write(`# history: ${line}\n`);
-  return 0;
+  return ExitCodes.OK;
 }

@@ -9,10 +9,14 @@ import { readFile, writeFile, rename } from 'node:fs/promises';
 import { statePaths } from '../state/state-dir.ts';
 import type { BlockBackendSetting } from '../config/settings.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
+import type { NftBlocker } from '../respond/classic-responder.ts';
 import { FirewallError, NftResponder } from '../respond/nft.ts';
 
 export interface ResolvedBackend {
-  nft: NftResponder | null;
+  /** The nftables backend as responses use it (a dry run's recorder stands in for it). */
+  nft: NftBlocker | null;
+  /** Our real nft table, for the watchdog and `flush`; null without nftables or in a dry run. */
+  table: NftResponder | null;
   classic: boolean;
   /** For the log: "nftables", "KILL_HOSTS_DENY/KILL_ROUTE", or both. */
   description: string;
@@ -25,6 +29,15 @@ export interface ResolvedBackend {
  * at the first ban (a manual block, or a stored ban put back), leaving a log-only host's ruleset as
  * it was.
  */
+/** No backend at all: the ban store only (read-only direct access). */
+export const NO_BACKEND: ResolvedBackend = {
+  nft: null,
+  table: null,
+  classic: true,
+  description: '',
+  why: '',
+};
+
 export async function resolveBlockBackend(
   setting: BlockBackendSetting,
   defer = false,
@@ -32,6 +45,7 @@ export async function resolveBlockBackend(
 ): Promise<ResolvedBackend> {
   const classicOnly: ResolvedBackend = {
     nft: null,
+    table: null,
     classic: true,
     description: 'KILL_HOSTS_DENY/KILL_ROUTE',
     why: '',
@@ -59,6 +73,7 @@ export async function resolveBlockBackend(
   const both = setting === 'both';
   return {
     nft,
+    table: nft,
     classic: both,
     description: both
       ? `nftables (inet ${nft.table}) and KILL_HOSTS_DENY/KILL_ROUTE`

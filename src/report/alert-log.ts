@@ -1,24 +1,15 @@
 /**
  * @module report/alert-log
- * Where log messages go: formatted once (report/messages), published on the `portsnare:message`
- * diagnostics channel, sent to syslog, and in the foreground also written to stderr.
+ * The log as the CLI opens it: a reporter with the syslog sink and, in the foreground, the stderr
+ * mirror. The AlertLog interface and the `portsnare:message` channel live in report/reporter and
+ * are re-exported here for the modules that log.
  */
-import { ChannelNames, TypedChannel } from '../diagnostics.ts';
-import { formatMessage, type LogMessage } from './messages.ts';
-import { formatSyslogRecord, syslogTimestamp, type SyslogWriter } from './syslog.ts';
+import { Reporter } from './reporter.ts';
+import { StreamSink } from './sinks/stream-sink.ts';
+import { SyslogSink } from './sinks/syslog-sink.ts';
+import type { SyslogWriter } from './syslog.ts';
 
-/** What the alert log publishes on `portsnare:message` for every message, before it is written. */
-export interface MessageLogged {
-  message: LogMessage;
-  text: string;
-}
-
-export const messageChannel = new TypedChannel<MessageLogged>(ChannelNames.message);
-
-export interface AlertLog {
-  log(message: LogMessage): void;
-  close(): void;
-}
+export { messageChannel, type AlertLog, type MessageLogged } from './reporter.ts';
 
 export interface AlertLogOptions {
   ident: string;
@@ -29,25 +20,11 @@ export interface AlertLogOptions {
   now?: () => Date;
 }
 
-export function createAlertLog(opts: AlertLogOptions): AlertLog {
+/** A reporter sending every message to syslog and, with `mirror`, to that stream as well. */
+export function createAlertLog(opts: AlertLogOptions): Reporter {
   const pid = opts.pid ?? process.pid;
-  const now = opts.now ?? (() => new Date());
-  // A mirror that goes away (the terminal closed, a pipe reader died) is dropped, never retried:
-  // its write errors must not turn into an endless stream of errors about logging errors.
-  let mirror = opts.mirror ?? null;
-  mirror?.once('error', () => {
-    mirror = null;
-  });
-  return {
-    log(message) {
-      const text = formatMessage(message);
-      const date = now();
-      messageChannel.publish({ message, text });
-      opts.syslog?.write(formatSyslogRecord(text, { ident: opts.ident, pid, date }));
-      mirror?.write(`${syslogTimestamp(date)} ${opts.ident}[${pid}]: ${text}\n`);
-    },
-    close() {
-      opts.syslog?.close();
-    },
-  };
+  const reporter = new Reporter([], opts.now);
+  if (opts.syslog) reporter.add(new SyslogSink(opts.syslog, opts.ident, pid));
+  if (opts.mirror) reporter.add(new StreamSink(opts.mirror, `${opts.ident}[${pid}]: `));
+  return reporter;
 }

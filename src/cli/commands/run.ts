@@ -9,12 +9,13 @@ import { spawn } from 'node:child_process';
 import type { Mode } from '../../detect/probe.ts';
 import { diagnosticWhere, formatDiagnostic, hasErrors } from '../../config/diagnostic.ts';
 import { loadStartupConfig, type StartupConfig } from '../../config/startup-config.ts';
-import { Daemon, logDiagnostics } from '../../daemon/daemon.ts';
+import { assemble } from '../../daemon/assemble.ts';
+import { Daemon } from '../../daemon/daemon.ts';
 import { describeError } from '../../errors.ts';
-import { createAlertLog, type AlertLog } from '../../report/alert-log.ts';
+import { createAlertLog } from '../../report/alert-log.ts';
+import { logDiagnostics } from '../../report/config-problems.ts';
+import type { Reporter } from '../../report/reporter.ts';
 import { SyslogWriter } from '../../report/syslog.ts';
-import { runCommand } from '../../respond/exec.ts';
-import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../../respond/hosts-deny.ts';
 import { loadIgnoreFile } from '../../config/ignore-file.ts';
 import { loadSettingsFile } from '../../config/load-settings.ts';
 import { defineCommand } from '../command.ts';
@@ -120,7 +121,7 @@ async function startAndServe(
   return runDaemon(startup, foreground && !isChild, isChild, sighup?.wanted ?? (() => false));
 }
 
-function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): AlertLog {
+function openLog(startup: StartupConfig, mirror: NodeJS.WritableStream | null): Reporter {
   const { settings } = startup.loaded;
   return createAlertLog({
     ident: settings.syslogIdent,
@@ -141,12 +142,13 @@ async function runDaemon(
 ): Promise<ExitCode> {
   process.umask(0o022);
   const log = openLog(startup, mirror ? process.stderr : null);
-  const daemon = new Daemon(startup.modes, startup.loaded, startup.ignore, {
-    log,
-    run: (argv) => runCommand(argv),
-    addHostsDenyLine,
-    addHostsDenyLines,
-    removeHostsDenyLines,
+  const stack = assemble({
+    modes: startup.modes,
+    settings: startup.loaded.settings,
+    ignore: startup.ignore,
+    reporter: log,
+  });
+  const daemon = new Daemon(stack, {
     reload: async () => {
       const loaded = await loadSettingsFile(startup.loaded.path ?? undefined);
       return { loaded, ignore: await loadIgnoreFile(loaded.settings.ignoreFile) };

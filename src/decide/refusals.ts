@@ -1,5 +1,5 @@
 /**
- * @module daemon/refusals
+ * @module decide/refusals
  * "Not blocking host X" is said once per source per interval: a spoofed flood that forges the
  * gateway's or our own address must not turn into a flood of log lines. The table is bounded; when
  * full, the oldest entries go first (an early repeat of an evicted source is the worst case).

@@ -1,0 +1,188 @@
+// The assemble step and the daemon's lifecycle without root or network: a stack with dry-run
+// backends and real history/blocked files, services started in order and stopped in reverse.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseIgnoreText } from '../config/ignore-file.ts';
+import type { Settings } from '../config/settings.ts';
+import { loadSettingsFile } from '../config/load-settings.ts';
+import type { ProbeEvent } from '../detect/probe.ts';
+import type { LogMessage } from '../report/messages.ts';
+import { Reporter } from '../report/reporter.ts';
+import { statePaths } from '../state/state-dir.ts';
+import { assemble } from './assemble.ts';
+import { Daemon } from './daemon.ts';
+import { DryRun } from './dry-run.ts';
+import type { Sensor } from '../sensors/sensor.ts';
+import { triggerSettings } from './stack.ts';
+
+async function setup(extra: string[] = []): Promise<{ dir: string; settings: Settings }> {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-assemble-'));
+  const conf = join(dir, 'portsentry.conf');
+  await writeFile(
+    conf,
+    [
+      `IGNORE_FILE="${dir}/ignore"`,
+      `HISTORY_FILE="${dir}/history"`,
+      `BLOCKED_FILE="${dir}/blocked"`,
+      `HOSTS_DENY_FILE="${dir}/hosts.deny"`,
+      `STATE_DIR="${dir}/state"`,
+      `SYSLOG_SOCKET="${dir}/log.sock"`,
+      'BLOCK_TCP="1"',
+      'BLOCK_BACKEND="classic"',
+      ...extra,
+    ].join('\n') + '\n',
+  );
+  return { dir, settings: (await loadSettingsFile(conf)).settings };
+}
+
+const NO_IGNORE = parseIgnoreText('ignore', '');
+const time = Date.UTC(2026, 10, 23, 1, 16, 19);
+const syn = (port: number, source = '203.0.113.9'): ProbeEvent => ({
+  mode: 'stcp',
+  protocol: 'tcp',
+  evidence: 'packet',
+  source,
+  port,
+  time,
+  label: 'TCP SYN/Normal scan',
+});
+
+function recording(): { reporter: Reporter; messages: LogMessage[] } {
+  const messages: LogMessage[] = [];
+  return { reporter: new Reporter([{ message: (e) => messages.push(e.message) }]), messages };
+}
+
+test('the detector gets the daemon trigger settings, MAX_TRACKED_SOURCES included', async () => {
+  const { settings } = await setup(['MAX_TRACKED_SOURCES="100"']);
+  assert.equal(triggerSettings(settings).maxTrackedSources, 100);
+});
+
+test('assembled with files: the blocked file is emptied at open, a ban writes history and blocked lines, an unblock removes the blocked line', async () => {
+  const { dir, settings } = await setup();
+  await writeFile(join(dir, 'blocked.stcp'), 'stale\n');
+  const { reporter } = recording();
+  const dryRun = new DryRun();
+  const stack = assemble({
+    modes: ['stcp'],
+    settings,
+    ignore: NO_IGNORE,
+    reporter,
+    dryRun,
+    hosts: { addresses: () => ['192.0.2.1'], guarded: () => [] },
+    resolver: { nameOf: (a) => Promise.resolve(a) },
+  });
+  await reporter.open();
+  assert.equal(await readFile(join(dir, 'blocked.stcp'), 'utf8'), '');
+  const { keeper } = await stack.bans.open();
+  for (const port of [1, 11, 15]) stack.alerts.onProbe(syn(port));
+  await stack.alerts.settled();
+  const line = /^\d+ - \S+ \S+ Host: 203\.0\.113\.9\/203\.0\.113\.9 Port: 15 TCP Blocked\n$/;
+  assert.match(await readFile(join(dir, 'history'), 'utf8'), line);
+  assert.match(await readFile(join(dir, 'blocked.stcp'), 'utf8'), line);
+  assert.deepEqual(dryRun.actions, [
+    `hosts.deny ${dir}/hosts.deny + ALL: 203.0.113.9 : DENY`,
+    'run /sbin/route add -host 203.0.113.9 reject',
+  ]);
+  assert.equal(keeper.has('203.0.113.9'), true);
+  await keeper.unblock('203.0.113.9');
+  assert.equal(await readFile(join(dir, 'blocked.stcp'), 'utf8'), '');
+  assert.match(await readFile(join(dir, 'history'), 'utf8'), line, 'history is kept');
+  await stack.bans.close();
+});
+
+test('the daemon starts its services in order, stops them in reverse, and says 1.2 lines around them', async () => {
+  const { dir, settings } = await setup();
+  const { reporter, messages } = recording();
+  const calls: string[] = [];
+  const sensor: Sensor = {
+    name: 'fake',
+    start: () => {
+      calls.push(`start pid=${existsSync(statePaths(settings.stateDir).pidFile)}`);
+      return Promise.resolve();
+    },
+    counters: () => ({ probes: 7 }),
+    traps: () => [{ mode: 'stcp', ports: [1] }],
+    close: () => {
+      calls.push('close');
+      return Promise.resolve();
+    },
+  };
+  const stack = assemble({
+    modes: ['stcp'],
+    settings,
+    ignore: NO_IGNORE,
+    reporter,
+    dryRun: new DryRun(),
+    hosts: { addresses: () => ['192.0.2.1'], guarded: () => [] },
+    sensors: () => [sensor],
+  });
+  const daemon = new Daemon(stack, {
+    control: false,
+    reload: async () => ({ loaded: await loadSettingsFile(join(dir, 'portsentry.conf')), ignore: NO_IGNORE }),
+  });
+  await daemon.start();
+  const kinds = messages.map((m) => m.kind);
+  assert.equal(kinds[0], 'starting');
+  assert.equal(kinds.at(-1), 'active');
+  assert.ok(kinds.indexOf('blockBackend') > 0);
+  assert.deepEqual(calls, ['start pid=true']);
+  assert.deepEqual(daemon.traps(), [{ mode: 'stcp', ports: [1] }]);
+  daemon.logCounters();
+  const counters = messages.at(-1);
+  assert.equal(counters?.kind, 'counters');
+  assert.deepEqual(Object.keys(counters.kind === 'counters' ? counters.counters : {}), [
+    'hits',
+    'ignored',
+    'refused',
+    'belowTrigger',
+    'alerts',
+    'blocks',
+    'failedResponses',
+    'alertsDropped',
+    'blocksCapped',
+    'pendingResponses',
+    'fake.probes',
+  ]);
+  await daemon.reload();
+  assert.equal(messages.at(-1)?.kind, 'reloaded');
+  await daemon.stop();
+  assert.deepEqual(calls, ['start pid=true', 'close']);
+  assert.deepEqual(
+    messages.slice(-2).map((m) => m.kind),
+    ['shuttingDownSecurity', 'shuttingDownAdmin'],
+  );
+  assert.equal(existsSync(statePaths(settings.stateDir).pidFile), false);
+});
+
+test('a service that cannot start stops the start; what began is stopped and the shutdown pair said', async () => {
+  const { settings } = await setup();
+  const { reporter, messages } = recording();
+  const stack = assemble({
+    modes: ['stcp'],
+    settings,
+    ignore: NO_IGNORE,
+    reporter,
+    dryRun: new DryRun(),
+    hosts: { addresses: () => [], guarded: () => [] },
+    sensors: () => [
+      {
+        name: 'broken',
+        start: () => Promise.reject(new RangeError('no trap')),
+        counters: () => ({}),
+        traps: () => [],
+        close: () => Promise.resolve(),
+      },
+    ],
+  });
+  const daemon = new Daemon(stack, { control: false, reload: () => Promise.reject(new RangeError('none')) });
+  await assert.rejects(daemon.start(), /no trap/);
+  assert.ok(!messages.some((m) => m.kind === 'active'));
+  await daemon.stop();
+  assert.equal(messages.at(-1)?.kind, 'shuttingDownAdmin');
+  assert.equal(existsSync(statePaths(settings.stateDir).pidFile), false);
+  assert.equal(stack.bans.store?.size, 0);
+});
