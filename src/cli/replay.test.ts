@@ -182,3 +182,49 @@ test('replay shows the nftables backend as the daemon would use it, with BLOCK_T
   );
   assert.ok(!out.includes('dropped route'), 'KILL_ROUTE is not what nft does');
 });
+
+test('a capture that goes bad part way: what came before is replayed, then the place is named and the exit is 1', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-replay-'));
+  const conf = await config(dir, []);
+  const t0 = Date.UTC(2026, 10, 23, 1, 16, 19) * 1000;
+  const frames = [1, 11, 15, 79].map((port, i) => ({
+    timestampUs: t0 + i * 1000,
+    data: buildTcp({
+      family: 4,
+      source: '203.0.113.5',
+      destination: '192.0.2.1',
+      sourcePort: 40000,
+      destinationPort: port,
+      flags: 0x02,
+    }),
+  }));
+  const file = Buffer.from(writePcap(LinkType.ETHERNET, frames));
+  const fourth = 24 + 3 * (16 + (frames[0]?.data.length ?? 0));
+  file.writeUInt32LE(0xffffffff, fourth + 8); // the fourth record claims 4 GiB
+  const path = join(dir, 'bad.pcap');
+  await writeFile(path, file);
+  const run = await promisify(execFile)(process.execPath, [
+    '--import',
+    'tsx',
+    MAIN,
+    'replay',
+    path,
+    '--config',
+    conf,
+    '-stcp',
+  ]).then(
+    () => assert.fail('replay of a damaged file exited 0'),
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /TCP SYN\/Normal scan from host: 203\.0\.113\.5\/203\.0\.113\.5 to TCP port: 15/);
+  assert.doesNotMatch(run.stdout, /to TCP port: 79$/m);
+  assert.match(
+    run.stdout,
+    new RegExp(`^# stopped at record 4 at byte ${fourth}: captured length 4294967295`, 'm'),
+  );
+  assert.match(
+    run.stderr,
+    new RegExp(`bad\\.pcap: record 4 at byte ${fourth}: .*; the rest of the file was not read`),
+  );
+});

@@ -6,8 +6,8 @@
  * blocked and no file of the configuration is written: the backends are dry runs that report
  * success, the history and blocked files are kept in memory, and the ban store is a scratch one.
  */
-import { ExitCodes } from '../exit-codes.ts';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { ExitCodes, type ExitCode } from '../exit-codes.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasErrors, formatDiagnostic } from '../config/diagnostic.ts';
@@ -22,11 +22,11 @@ import { buildWatchPlan } from '../sensors/watch-plan.ts';
 import type { Mode } from '../detect/probe.ts';
 import { canonicalAddress } from '../net/address.ts';
 import { CidrSet } from '../net/cidr-set.ts';
-import { readPcap, type PcapFile } from '../packets/pcap-file.ts';
+import type { PcapPacket } from '../packets/pcap-file.ts';
+import { openPcapStream } from '../packets/pcap-stream.ts';
 import { formatMessage } from '../report/messages.ts';
 import { Reporter } from '../report/reporter.ts';
 import { StreamSink } from '../report/sinks/stream-sink.ts';
-import type { ParsedCommandLine } from './command.ts';
 
 /** Classic modes have no packets to replay; their stealth counterparts watch the same ports. */
 const PACKET_MODE: Record<Mode, Mode> = {
@@ -45,8 +45,20 @@ export interface ReplayOptions {
   modes: readonly Mode[];
   /** The sensor's addresses; none: every destination counts as local. */
   locals: readonly string[];
-  pcap: PcapFile;
+  /** The capture: read whole (tests) or streamed from disk (the command). */
+  pcap: { linkType: number; packets: Iterable<PcapPacket> | AsyncIterable<PcapPacket> };
   out: NodeJS.WritableStream;
+}
+
+/** What `portsnare replay` was given, typed by its command definition (cli/commands/replay). */
+export interface ReplayRequest {
+  file: string;
+  modes: Mode[];
+  configPath: string | undefined;
+  defaultsPath: string | undefined;
+  locals: readonly string[];
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
 }
 
 /**
@@ -90,7 +102,7 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
       (event) => void stack.alerts.onProbe(event),
       (message) => reporter.log(message),
     );
-    for (const packet of opts.pcap.packets) {
+    for await (const packet of opts.pcap.packets) {
       now = packet.timestampUs / 1000;
       await keeper.expire(Math.floor(now));
       pipeline.handle(opts.pcap.linkType, packet.data, now);
@@ -109,27 +121,29 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
   return stack;
 }
 
-export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.WritableStream): Promise<number> {
+export async function replayCommand(req: ReplayRequest): Promise<ExitCode> {
+  const { out, err } = req;
   const startup = await loadStartupConfig({
-    modes: cmd.modes,
-    configPath: cmd.options['config'] as string | undefined,
-    defaultsPath: cmd.options['defaults-file'] as string | undefined,
+    modes: req.modes,
+    configPath: req.configPath,
+    defaultsPath: req.defaultsPath,
   });
-  for (const d of startup.diagnostics) process.stderr.write(`portsnare: ${formatDiagnostic(d)}\n`);
+  for (const d of startup.diagnostics) err.write(`portsnare: ${formatDiagnostic(d)}\n`);
   if (hasErrors(startup.diagnostics)) return ExitCodes.CONFIG;
   const locals: string[] = [];
-  for (const text of (cmd.options['local'] as string[] | undefined) ?? []) {
+  for (const text of req.locals) {
     const address = canonicalAddress(text);
     if (!address) {
-      process.stderr.write(`portsnare: --local ${text}: not an IP address\n`);
+      err.write(`portsnare: --local ${text}: not an IP address\n`);
       return ExitCodes.USAGE;
     }
     locals.push(address);
   }
   const modes = [...new Set(startup.modes.map((m) => PACKET_MODE[m]))];
-  const pcap = readPcap(await readFile(cmd.positional ?? ''));
+  // Streamed: memory stays bounded whatever the file's size (a whole 1.2 GB capture cost 1.29 GB).
+  const pcap = await openPcapStream(req.file);
   out.write(
-    `# replay of ${cmd.positional ?? ''}: modes ${modes.map((m) => `-${m}`).join(' ')}; ` +
+    `# replay of ${req.file}: modes ${modes.map((m) => `-${m}`).join(' ')}; ` +
       `${locals.length > 0 ? `local addresses ${locals.join(', ')}` : 'every destination counts as local'}\n`,
   );
   await replayCapture({
@@ -140,5 +154,11 @@ export async function replayCommand(cmd: ParsedCommandLine, out: NodeJS.Writable
     pcap,
     out,
   });
-  return ExitCodes.OK;
+  // A record that cannot be read is not the end of the capture: say where it stopped, and fail.
+  const problem = pcap.problem();
+  if (problem === null) return ExitCodes.OK;
+  const where = `record ${problem.record} at byte ${problem.offset}`;
+  out.write(`# stopped at ${where}: ${problem.reason}\n`);
+  err.write(`portsnare: ${req.file}: ${where}: ${problem.reason}; the rest of the file was not read\n`);
+  return ExitCodes.FAILURE;
 }

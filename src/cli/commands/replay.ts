@@ -4,7 +4,6 @@
  * cli/replay.
  */
 import { defineCommand, type Command } from '../command.ts';
-import { exitCodeOf } from '../exit-status.ts';
 import { CONFIG, DEFAULTS_FILE, HELP } from '../options.ts';
 import { replayCommand } from '../replay.ts';
 
@@ -25,6 +24,14 @@ export const replay: Command = defineCommand({
     },
     help: HELP,
   },
-  exec: async ({ modes, options, positional }, { out }) =>
-    exitCodeOf(await replayCommand({ command: replay, modes, options, positional }, out)),
+  exec: ({ modes, options, positional }, { out, err }) =>
+    replayCommand({
+      file: positional ?? '',
+      modes,
+      configPath: options.config,
+      defaultsPath: options['defaults-file'],
+      locals: options.local ?? [],
+      out,
+      err,
+    }),
 });
