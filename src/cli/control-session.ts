@@ -56,6 +56,13 @@ export async function askDaemon<R extends ControlRequest>(
 ): Promise<ControlResults[R['command']] | null> {
   // A STATE_DIR another user can write to may hold their socket: refuse before asking anything.
   const problems = checkStateDirTrust(session.settings.stateDir);
+  // A user who may not even look into STATE_DIR may not use the daemon either: that is "not allowed".
+  if (problems.some((p) => p.errno === 'EACCES' || p.errno === 'EPERM')) {
+    throw new PortsnareError(
+      ErrorCodes.PERMISSION,
+      `${session.settings.stateDir}: permission denied: only root can control portsnare`,
+    );
+  }
   if (problems.length > 0) {
     throw new PortsnareError(
       ErrorCodes.UNSAFE_PATH,

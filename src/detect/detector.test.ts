@@ -245,3 +245,36 @@ test('packet evidence alerts name their ports; handshake and datagram alerts do 
   assert.equal(verdict.kind, 'alert');
   assert.deepEqual(verdict.kind === 'alert' && verdict.ports, [7, 9]);
 });
+
+test('a source that cannot be a real peer reaching the trigger is refused as not-a-peer; asked only then', () => {
+  const asked: string[] = [];
+  const detector = new Detector(
+    {
+      ignore: set(),
+      own: set(),
+      notAPeer: (address) => {
+        asked.push(address);
+        return address === '255.255.255.255' || address === 'ff02::1';
+      },
+    },
+    { scanTrigger: 0, stealthPorts: 3, stealthWindowMs: 10_000 },
+  );
+  const syn = (source: string, port: number): ProbeEvent => ({
+    mode: 'stcp',
+    protocol: 'tcp',
+    evidence: 'packet',
+    source,
+    port,
+    time: port,
+  });
+  for (const source of ['255.255.255.255', 'ff02::1']) {
+    assert.equal(detector.judge(syn(source, 1)).kind, 'below-trigger');
+    assert.equal(detector.judge(syn(source, 2)).kind, 'below-trigger');
+    assert.deepEqual(detector.judge(syn(source, 3)), { kind: 'refused', reason: 'not-a-peer' });
+  }
+  assert.deepEqual(asked, ['255.255.255.255', 'ff02::1'], 'only at the trigger');
+  for (const port of [1, 2]) detector.judge(syn('198.51.100.7', port));
+  assert.equal(detector.judge(syn('198.51.100.7', 3)).kind, 'alert');
+  assert.equal(detector.listed('255.255.255.255'), 'not-a-peer');
+  assert.equal(detector.listed('198.51.100.7'), null);
+});

@@ -8,7 +8,8 @@ import type { CidrSet } from '../net/cidr-set.ts';
 import type { ProbeEvent } from './probe.ts';
 import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
-export type IgnoreReason = 'ignore-list' | 'own-address';
+/** `not-a-peer`: broadcast, multicast, unspecified, reserved, link-local... (see net/unicast). */
+export type IgnoreReason = 'ignore-list' | 'own-address' | 'not-a-peer';
 
 /**
  * `ignored`: a never-act-on source below the trigger; `refused`: one that reached it, so it would
@@ -30,6 +31,11 @@ export interface DetectorLists {
   ignore: CidrSet;
   /** The host's own addresses, loopback, its default gateways and resolvers. */
   own: CidrSet;
+  /**
+   * True for a source that cannot be a real peer (broadcast, multicast, reserved...): only forged
+   * packets carry it. Asked only when a source reaches the trigger, so floods do not pay for it.
+   */
+  notAPeer?: (address: string) => boolean;
 }
 
 export interface TriggerSettings {
@@ -87,6 +93,10 @@ export class Detector {
 
   /** Whether an address is on a never-act-on list, and which. */
   listed(address: string): IgnoreReason | null {
+    return this.#listedCheap(address) ?? (this.#lists.notAPeer?.(address) ? 'not-a-peer' : null);
+  }
+
+  #listedCheap(address: string): IgnoreReason | null {
     if (this.#lists.own.has(address)) return 'own-address';
     if (this.#lists.ignore.has(address)) return 'ignore-list';
     return null;
@@ -99,9 +109,12 @@ export class Detector {
   }
 
   #judge(event: ProbeEvent): Verdict {
-    const never = this.listed(event.source);
+    const never = this.#listedCheap(event.source);
     const counted = this.#count(event);
     if (never !== null) return { kind: counted.kind === 'alert' ? 'refused' : 'ignored', reason: never };
+    if (counted.kind === 'alert' && this.#lists.notAPeer?.(event.source)) {
+      return { kind: 'refused', reason: 'not-a-peer' };
+    }
     return counted;
   }
 

@@ -18,6 +18,8 @@ import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 export interface TrustProblem {
   path: string;
   why: string;
+  /** Set when the path could not even be looked at (EACCES for a user who may not look). */
+  errno?: string;
 }
 
 export interface TrustOptions {
@@ -76,7 +78,8 @@ export function checkStateDirTrust(path: string, opts: TrustOptions = {}): Trust
   };
 
   const root = lstat('/');
-  if (root !== 'absent' && 'error' in root) return [{ path: '/', why: `cannot be checked: ${root.error}` }];
+  if (root !== 'absent' && 'error' in root)
+    return [{ path: '/', why: `cannot be checked: ${root.error}`, errno: root.error }];
   if (root !== 'absent') checkDir('/', root, pending.length === 0);
 
   while (pending.length > 0) {
@@ -89,7 +92,7 @@ export function checkStateDirTrust(path: string, opts: TrustOptions = {}): Trust
     const st = lstat(next);
     if (st === 'absent') break; // created later, and checked again then
     if ('error' in st) {
-      problems.push({ path: next, why: `cannot be checked: ${st.error}` });
+      problems.push({ path: next, why: `cannot be checked: ${st.error}`, errno: st.error });
       break;
     }
     if (st.isSymbolicLink()) {

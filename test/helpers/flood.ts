@@ -52,16 +52,18 @@ export function isSpoofSpace(address: string): boolean {
 export async function writeSynPcap(
   path: string,
   syns: readonly Syn[],
-  to: { ipv4: string; mac: string },
+  to: { ipv4: string; ipv6?: string; mac: string },
   fromMac: string,
 ): Promise<number> {
   const parts: Buffer[] = [pcapHeader(LinkType.ETHERNET)];
   const t0 = Date.UTC(2026, 0, 1) * 1000;
   syns.forEach((syn, n) => {
+    const v6 = syn.source.includes(':');
+    if (v6 && to.ipv6 === undefined) throw new RangeError('an IPv6 source needs to.ipv6');
     const frame = buildTcp({
-      family: 4,
+      family: v6 ? 6 : 4,
       source: syn.source,
-      destination: to.ipv4,
+      destination: v6 ? (to.ipv6 ?? '') : to.ipv4,
       sourcePort: 1024 + Math.floor(Math.random() * 60000),
       destinationPort: syn.port,
       flags: TcpFlag.SYN,
