@@ -6,7 +6,7 @@
  * store could not read, and puts the stored bans back in force. What a response does is respond/'s.
  */
 import type { Settings } from '../config/settings.ts';
-import { describeError } from '../errors.ts';
+import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import type { AlertLog } from '../report/reporter.ts';
 import { BanKeeper } from '../respond/ban-keeper.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
@@ -68,6 +68,16 @@ export class Bans {
 
   /** The daemon's start: open, saying what it uses and found, then put the stored bans back. */
   async start(): Promise<void> {
+    await this.startOpen();
+    await this.restore();
+  }
+
+  /**
+   * The first half of the daemon's start: choose the backends and open the store, which takes
+   * STATE_DIR's lock (a second daemon stops here, before it has touched any file), saying what it
+   * uses and what the store could not read.
+   */
+  async startOpen(): Promise<void> {
     const { settings, log, storeDir } = this.#deps;
     const backend = await this.#deps.backend(settings());
     log.log({
@@ -76,7 +86,7 @@ export class Bans {
       setting: settings().blockBackend,
       why: backend.why,
     });
-    const { store, keeper } = await this.#build(backend);
+    const { store } = await this.#build(backend);
     const report = store.loadReport;
     const problems = [
       report.corruptRecords > 0 && `${report.corruptRecords} damaged record(s) skipped`,
@@ -85,6 +95,16 @@ export class Bans {
       ...report.rejectedFiles.map((f) => `a file that is not a ban store was moved to ${f}`),
     ].filter((p): p is string => typeof p === 'string');
     for (const text of problems) log.log({ kind: 'banStoreProblem', dir: storeDir, text });
+  }
+
+  /** The second half: put the stored bans back in force (routes again after a reboot). */
+  async restore(): Promise<void> {
+    const { settings, log, storeDir } = this.#deps;
+    const keeper = this.#keeper;
+    const store = this.#store;
+    if (!keeper || !store)
+      throw new PortsnareError(ErrorCodes.STARTING, 'restore before the store was opened');
+    const report = store.loadReport;
     const rebooted = await bootChanged(settings().stateDir);
     const started = performance.now();
     const count = await keeper.restore(rebooted);

@@ -1,14 +1,15 @@
 /**
  * @module daemon/services
- * The running daemon's services, in start order: the state directory and the record files, the
- * bans (backends, store, restore), the pid file, draining the alerts in flight at shutdown, the
+ * The running daemon's services, in start order: the state directory, the ban store (its lock
+ * first of all), the record files, the restored bans, the pid file, draining the alerts in flight at shutdown, the
  * timers (daemon/housekeeping), the sensors, and the control socket. Each starts, stops and (where
  * it applies) reloads one thing; the order is the daemon's (stops run in reverse).
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { ControlServer } from '../control/server.ts';
-import { describeError } from '../errors.ts';
-import { statePaths } from '../state/state-dir.ts';
+import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
+import { checkStateDirTrust, formatTrustProblems, writeStateFile } from '../state/dir-trust.ts';
+import { StateNames, statePaths } from '../state/state-dir.ts';
 import { controlHandler, type ControlTarget } from './control-handler.ts';
 import { housekeeping, type HousekeepingTimings } from './housekeeping.ts';
 import type { Service } from './service.ts';
@@ -25,23 +26,54 @@ export interface ServiceOptions {
   target: ControlTarget;
 }
 
-/** STATE_DIR, HISTORY_FILE's directory, each mode's blocked file emptied (1.2's start). */
-function files(stack: Stack): Service {
+/** STATE_DIR, created if need be. */
+function stateDir(stack: Stack): Service {
   return {
-    name: 'files',
+    name: 'state directory',
     async start() {
-      await mkdir(stack.settings.stateDir, { recursive: true, mode: 0o700 });
-      await stack.reporter.open();
+      const dir = stack.settings.stateDir;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Checked at start-up already (config/path-checks); again now that every part exists.
+      const problems = checkStateDirTrust(dir);
+      if (problems.length > 0) {
+        throw new PortsnareError(
+          ErrorCodes.UNSAFE_PATH,
+          `STATE_DIR cannot be trusted: ${formatTrustProblems(problems).join('; ')}`,
+        );
+      }
     },
     stop: () => Promise.resolve(),
   };
 }
 
-function bans(stack: Stack): Service {
+/**
+ * The backends and the ban store, whose lock is STATE_DIR's: it comes before any record file is
+ * touched, so a refused second start leaves the running daemon's files alone (it used to empty
+ * its blocked files first).
+ */
+function banStore(stack: Stack): Service {
   return {
-    name: 'bans',
-    start: () => stack.bans.start(),
+    name: 'ban store',
+    start: () => stack.bans.startOpen(),
     stop: () => stack.bans.close(true),
+  };
+}
+
+/** HISTORY_FILE's directory, each mode's blocked file emptied (1.2's start). */
+function files(stack: Stack): Service {
+  return {
+    name: 'files',
+    start: () => stack.reporter.open(),
+    stop: () => Promise.resolve(),
+  };
+}
+
+/** The stored bans put back in force. */
+function restore(stack: Stack): Service {
+  return {
+    name: 'restored bans',
+    start: () => stack.bans.restore(),
+    stop: () => Promise.resolve(),
   };
 }
 
@@ -52,7 +84,8 @@ function pidFile(stack: Stack): Service {
     name: 'pid file',
     async start() {
       written = true;
-      await writeFile(path, `${process.pid}\n`, { mode: 0o644 });
+      // Never through a symlink or into someone else's file (state/dir-trust).
+      await writeStateFile(stack.settings.stateDir, StateNames.pidFile, `${process.pid}\n`, { mode: 0o644 });
     },
     async stop() {
       if (written) await rm(path, { force: true });
@@ -104,8 +137,10 @@ function control(stack: Stack, target: ControlTarget): Service {
 
 export function daemonServices(stack: Stack, opts: ServiceOptions): Service[] {
   return [
+    stateDir(stack),
+    banStore(stack),
     files(stack),
-    bans(stack),
+    restore(stack),
     pidFile(stack),
     drain(stack),
     housekeeping(stack, opts.timings),

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PORTSNARE_BIN, prepareFiles, startDaemon, startService, tcpProbe } from '../helpers/daemon.ts';
 import { createLab, waitFor } from '../helpers/netns.ts';
@@ -136,4 +136,65 @@ test('a SIGHUP during start-up is held and becomes a reload once listening (it u
   );
   daemon.kill('SIGTERM');
   assert.deepEqual(await daemon.exited, { code: 0, signal: null });
+});
+
+test('a refused second start leaves the running daemon alone: its blocked and history files untouched', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({
+    TCP_PORTS: '1,11',
+    UDP_PORTS: '9',
+    BLOCK_TCP: '1',
+    KILL_HOSTS_DENY: 'ALL: $TARGET$ : DENY',
+    KILL_ROUTE: '',
+  });
+  const first = await startDaemon(lab, files, ['-tcp']);
+  t.after(() => first.cleanup());
+  await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 11);
+  await first.sink.waitForMessage(
+    new RegExp(`Host ${lab.scanner.ipv4.replace(/\./g, '\\.')} has been blocked`),
+  );
+  // The records are written just after the syslog line.
+  await waitFor(
+    async () =>
+      (await readFile(`${files.blocked}.tcp`, 'utf8').catch(() => '')).includes(lab.scanner.ipv4) &&
+      (await readFile(files.history, 'utf8').catch(() => '')).includes(lab.scanner.ipv4),
+    { timeoutMs: 5000, what: 'the blocked and history lines' },
+  );
+  const blockedBefore = await readFile(`${files.blocked}.tcp`, 'utf8');
+  const historyBefore = await readFile(files.history, 'utf8');
+
+  const second = await lab.exec(
+    lab.sensor,
+    [process.execPath, PORTSNARE_BIN, '-tcp', '--config', files.config, '--foreground'],
+    { allowFail: true, timeoutMs: 20_000 },
+  );
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /in use by process \d+/);
+  assert.equal(await readFile(`${files.blocked}.tcp`, 'utf8'), blockedBefore, 'blocked.tcp untouched');
+  assert.equal(await readFile(files.history, 'utf8'), historyBefore, 'history untouched');
+  assert.equal(
+    Number((await readFile(join(files.stateDir, 'portsnare.pid'), 'utf8')).trim()),
+    first.process.pid,
+  );
+});
+
+test('a symlink planted at STATE_DIR/portsnare.pid is refused, and the file it points to is left as it was', async (t) => {
+  const lab = await createLab();
+  t.after(() => lab.destroy());
+  const files = await prepareFiles({ TCP_PORTS: '1,11', UDP_PORTS: '9' });
+  await mkdir(files.stateDir, { mode: 0o700 });
+  const victim = join(files.dir, 'victim');
+  await writeFile(victim, 'precious\n');
+  await symlink(victim, join(files.stateDir, 'portsnare.pid'));
+  const sink = await createSyslogSink(files.syslogSocket);
+  t.after(() => sink.close());
+  const run = await lab.exec(
+    lab.sensor,
+    [process.execPath, PORTSNARE_BIN, '-tcp', '--config', files.config, '--foreground'],
+    { allowFail: true, timeoutMs: 20_000 },
+  );
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /portsnare\.pid is a symbolic link; refused/);
+  assert.equal(await readFile(victim, 'utf8'), 'precious\n');
 });
