@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { systemErrorCode } from '../errors.ts';
-import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from '../respond/command-template.ts';
+import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from './command-template.ts';
 import { parseConfText, type ConfFile } from './conf-file.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
-import { deriveUnkillRoute } from '../respond/unkill-route.ts';
+import { deriveUnkillRoute } from './unkill-route.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
 

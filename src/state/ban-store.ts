@@ -43,40 +43,19 @@ import { acquireDirLock } from './dir-lock.ts';
 import { asError, ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
 import {
   FORMAT_VERSION,
-  Interner,
   MAGIC,
   MAX_PAYLOAD,
+  READABLE_VERSIONS,
   RecordEncoder,
-  TAB,
   WRITE_CHUNK,
-  addPayload,
-  banProblem,
-  isAddressText,
-  makeBan,
   parseHeader,
-  parsePorts,
-  parseUint,
-  removePayload,
   scanRecords,
   type ScanResult,
 } from './ban-records.ts';
+import { PayloadParser, addPayload, banProblem, removePayload } from './ban-payload.ts';
+import { makeBan, type Ban, type NewBan } from './ban.ts';
 
-export interface Ban {
-  /** Canonical IP text (see canonicalAddress in net/address). */
-  address: string;
-  /** ms since the epoch. */
-  since: number;
-  /** ms since the epoch; null = until unblocked. */
-  expires: number | null;
-  /** Ports that triggered it (a few). */
-  ports: number[];
-  /** e.g. 'TCP SYN/Normal scan', 'Connect', 'UDP scan'. */
-  scanType: string;
-  /** 'tcp' | 'udp' | 'stcp' | 'sudp' | 'atcp' | 'audp' | 'manual' */
-  mode: string;
-  /** Where it is enforced, e.g. ['nft', 'hosts.deny', 'route']. */
-  backends: string[];
-}
+export type { Ban, BanOrigin, BanState, BackendName, NewBan } from './ban.ts';
 
 export interface BanStoreOptions {
   /** Clock for expiry (open() and expired() without an argument); default Date.now. */
@@ -106,6 +85,11 @@ export interface LoadReport {
   snapshotShortfall: number;
   /** Files that were not ours, and the names they were moved to. */
   rejectedFiles: string[];
+  /**
+   * Records read in the version-1 format (adds and removes, plus the snapshot's header). Any makes
+   * open() rewrite the store as version 2 (a compaction) before it returns.
+   */
+  upgradedRecords: number;
   /** Bans whose time had passed at open: dropped durably unless `dropExpired: false`. */
   expired: Ban[];
   /** Wall time of open(), ms. */
@@ -117,9 +101,6 @@ const SNAPSHOT = 'bans.snapshot';
 const SNAPSHOT_TEMP = 'bans.snapshot.tmp';
 const LOCK = 'bans.lock';
 const DEFAULT_COMPACT_EVERY = 100_000;
-
-/** Positions of an add record's field separators (scratch, reused for every record). */
-const TABS = new Int32Array(6);
 
 type Commit = () => void;
 interface WriteJob {
@@ -148,9 +129,8 @@ export class BanStore {
   /** Journal records at which the next background compaction starts. */
   #compactAt: number;
   readonly #bans = new Map<string, Ban>();
-  readonly #strings = new Interner((text) => text);
+  readonly #parser = new PayloadParser();
   readonly #encoder = new RecordEncoder();
-  readonly #lists = new Interner((text) => Object.freeze(text === '' ? [] : text.split(',')) as string[]);
   #journal: FileHandle | null = null;
   #journalSize = 0;
   #journalRecords = 0;
@@ -185,6 +165,7 @@ export class BanStore {
       tornTailBytes: 0,
       snapshotShortfall: 0,
       rejectedFiles: [],
+      upgradedRecords: 0,
       expired: [],
       loadMs: 0,
     };
@@ -210,10 +191,11 @@ export class BanStore {
           },
         );
       }
-      // Rewrite damaged files once, so the damage is reported once and not carried forever.
+      // Rewrite damaged files once, so the damage is reported once and not carried forever; and a
+      // version-1 store as version 2 (see the upgrade note in state/ban-records).
       const damaged =
         report.corruptRecords > 0 || report.snapshotShortfall > 0 || report.rejectedFiles.length > 0;
-      if (damaged) await store.#task(() => store.#backgroundCompaction());
+      if (damaged || report.upgradedRecords > 0) await store.#task(() => store.#backgroundCompaction());
     } catch (err) {
       BanStore.#openDirs.delete(key);
       await store.#journal?.close().catch(() => undefined);
@@ -241,13 +223,16 @@ export class BanStore {
     return this.#bans.values();
   }
 
-  /** Resolves once the ban is durable; an address already present is replaced. */
-  add(ban: Ban): Promise<void> {
+  /**
+   * Resolves once the ban is durable; an address already present is replaced. State, origin and
+   * evidence left out default by mode (state/ban's banDefaults).
+   */
+  add(ban: NewBan): Promise<void> {
     return this.addMany([ban]);
   }
 
   /** Adds every ban with one write and one fsync; rejects the whole batch if one ban is invalid. */
-  addMany(bans: Ban[]): Promise<void> {
+  addMany(bans: readonly NewBan[]): Promise<void> {
     const stored: Ban[] = [];
     const payloads: string[] = [];
     try {
@@ -317,20 +302,24 @@ export class BanStore {
   // --- validation and memory ---------------------------------------------------------------------
 
   /** A validated, frozen copy of `ban` whose strings and lists are shared with other bans. */
-  #own(ban: Ban): Ban {
-    if (typeof ban.address !== 'string' || canonicalAddress(ban.address) !== ban.address) {
-      throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `not a canonical IP address: "${ban.address}"`);
+  #own(given: NewBan): Ban {
+    if (typeof given.address !== 'string' || canonicalAddress(given.address) !== given.address) {
+      throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `not a canonical IP address: "${given.address}"`);
     }
+    const { address, since, expires, ports, scanType, mode, backends } = given;
+    const ban = makeBan(address, since, expires, ports, scanType, mode, backends, given);
     const problem = banProblem(ban);
     if (problem !== null) throw new TypeError(`ban for ${ban.address}: ${problem}`);
+    const strings = this.#parser.strings;
     return makeBan(
       ban.address,
       ban.since,
       ban.expires,
       Object.freeze([...ban.ports]) as number[],
-      this.#strings.fromString(ban.scanType),
-      this.#strings.fromString(ban.mode),
-      this.#lists.fromString(ban.backends.join(',')),
+      strings.fromString(ban.scanType),
+      strings.fromString(ban.mode),
+      this.#parser.lists.fromString(ban.backends.join(',')).backends,
+      { state: ban.state, origin: strings.fromString(ban.origin) as Ban['origin'], evidence: ban.evidence },
     );
   }
 
@@ -487,7 +476,8 @@ export class BanStore {
           first = false;
           const header = parseHeader(buf, start, end);
           if (header !== null) {
-            foreign = header.version !== FORMAT_VERSION;
+            foreign = !READABLE_VERSIONS.includes(header.version);
+            if (header.version !== FORMAT_VERSION && !foreign) this.loadReport.upgradedRecords++;
             announced = header.count;
             return !foreign;
           }
@@ -551,38 +541,14 @@ export class BanStore {
 
   /** Applies one checked record (bytes [start, end) of buf); false if it is not a record we write. */
   #apply(buf: Buffer, start: number, end: number): boolean {
-    const type = buf[start];
-    if (end - start < 3 || buf[start + 1] !== TAB) return false;
-    if (type === 82 /* R */) {
-      this.#bans.delete(buf.toString('latin1', start + 2, end));
+    const parsed = this.#parser.parse(buf, start, end);
+    if (parsed === null) return false;
+    if (parsed.kind === 'remove') {
+      this.#bans.delete(parsed.address);
       return true;
     }
-    if (type !== 65 /* A */) return false;
-    // Fields after "A\t": address, since, expires, ports, mode, backends, scanType (the rest).
-    let field = 0;
-    for (let i = start + 2; i < end && field < 6; i++) if (buf[i] === TAB) TABS[field++] = i;
-    if (field < 6) return false;
-    const t0 = TABS[0] as number;
-    const t1 = TABS[1] as number;
-    const t2 = TABS[2] as number;
-    const t3 = TABS[3] as number;
-    const t4 = TABS[4] as number;
-    const t5 = TABS[5] as number;
-    const since = parseUint(buf, t0 + 1, t1);
-    const expires = t2 === t1 + 1 ? null : parseUint(buf, t1 + 1, t2);
-    const ports = parsePorts(buf, t2 + 1, t3);
-    if (since < 0 || expires === -1 || ports === null || !isAddressText(buf, start + 2, t0)) return false;
-    this.#set(
-      makeBan(
-        buf.toString('latin1', start + 2, t0),
-        since,
-        expires,
-        ports,
-        this.#strings.fromBytes(buf, t5 + 1, end),
-        this.#strings.fromBytes(buf, t3 + 1, t4),
-        this.#lists.fromBytes(buf, t4 + 1, t5),
-      ),
-    );
+    if (parsed.version !== FORMAT_VERSION) this.loadReport.upgradedRecords++;
+    this.#set(parsed.ban);
     return true;
   }
 }
