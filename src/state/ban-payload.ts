@@ -123,7 +123,8 @@ export class PayloadParser {
     const address = buf.toString('latin1', start + 2, t(0));
     const scanType = this.strings.fromBytes(buf, t(fields - 1) + 1, end);
     if (fields === 6) {
-      const meta = { ...banDefaults(mode), state: list.pending ? 'pending' : 'settled' };
+      const state: BanState = list.pending ? 'pending' : 'settled';
+      const meta = { ...banDefaults(mode), state };
       return {
         kind: 'add',
         version: 1,
