@@ -5,6 +5,7 @@
  * the daemon only ever sees well-formed ones; a reply carries a result or an error with a stable code.
  */
 import type { Ban } from '../state/ban-store.ts';
+import { shownBackends } from '../state/ban.ts';
 import type { TrapSummary } from '../daemon/sensor.ts';
 
 /** Longest request line accepted; anything longer is refused and the connection closed. */
@@ -69,7 +70,7 @@ export function banView(ban: Ban): BanView {
     ports: [...ban.ports],
     scanType: ban.scanType,
     mode: ban.mode,
-    backends: [...ban.backends],
+    backends: shownBackends(ban),
   };
 }
 
