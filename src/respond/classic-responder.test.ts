@@ -289,3 +289,18 @@ test('reapply of responses a crash cut off: UNKILL_ROUTE first, then KILL_ROUTE,
     ['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.9'],
   ]);
 });
+
+test('describe: the four backends in order, which are in use, and what each does', async () => {
+  const { responder } = await setup('KILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$"\n');
+  const described = responder.describe();
+  assert.deepEqual(
+    described.map((d) => [d.name, d.inUse]),
+    [
+      ['nft', false],
+      ['hosts.deny', true],
+      ['route', true],
+      ['cmd', false],
+    ],
+  );
+  assert.equal(described[2]?.text, 'KILL_ROUTE: /usr/sbin/ip route add blackhole $TARGET$');
+});

@@ -35,27 +35,19 @@
  * between bans. There is no second index. expired() keeps only a lower bound of the earliest expiry,
  * so it costs nothing until something can have expired, and then one pass.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalAddress } from '../net/address.ts';
 import { acquireDirLock } from './dir-lock.ts';
-import { asError, ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
-import {
-  FORMAT_VERSION,
-  MAGIC,
-  MAX_PAYLOAD,
-  READABLE_VERSIONS,
-  RecordEncoder,
-  WRITE_CHUNK,
-  parseHeader,
-  scanRecords,
-  type ScanResult,
-} from './ban-records.ts';
+import { asError, ErrorCodes, PortsnareError, describeError } from '../errors.ts';
+import { FORMAT_VERSION, MAX_PAYLOAD, RecordEncoder } from './ban-records.ts';
+import { BanFiles, ignoreMissing, writeFully, writeSnapshot } from './ban-files.ts';
+import { emptyLoadReport, loadJournal, loadSnapshot, type LoadReport } from './ban-store-load.ts';
 import { PayloadParser, addPayload, banProblem, removePayload } from './ban-payload.ts';
 import { makeBan, type Ban, type NewBan } from './ban.ts';
 
 export type { Ban, BanOrigin, BanState, BackendName, NewBan } from './ban.ts';
+export type { LoadReport } from './ban-store-load.ts';
 
 export interface BanStoreOptions {
   /** Clock for expiry (open() and expired() without an argument); default Date.now. */
@@ -70,36 +62,6 @@ export interface BanStoreOptions {
   dropExpired?: boolean;
 }
 
-/** What open() found. The store keeps loading whatever it finds; this says what it could not use. */
-export interface LoadReport {
-  /** Good records read: bans from the snapshot plus journal records. */
-  recordsRead: number;
-  snapshotBans: number;
-  journalRecords: number;
-  /** Damaged records skipped (complete lines that failed their length or checksum, in either file). */
-  corruptRecords: number;
-  /** Bytes after the journal's last good record (a crash mid-write), truncated away; plus any such
-   *  bytes at the end of the snapshot, which is left as it is. */
-  tornTailBytes: number;
-  /** Bans the snapshot's header announced that were not found in it (0 when it is intact). */
-  snapshotShortfall: number;
-  /** Files that were not ours, and the names they were moved to. */
-  rejectedFiles: string[];
-  /**
-   * Records read in the version-1 format (adds and removes, plus the snapshot's header). Any makes
-   * open() rewrite the store as version 2 (a compaction) before it returns.
-   */
-  upgradedRecords: number;
-  /** Bans whose time had passed at open: dropped durably unless `dropExpired: false`. */
-  expired: Ban[];
-  /** Wall time of open(), ms. */
-  loadMs: number;
-}
-
-const JOURNAL = 'bans.journal';
-const SNAPSHOT = 'bans.snapshot';
-const SNAPSHOT_TEMP = 'bans.snapshot.tmp';
-const LOCK = 'bans.lock';
 const DEFAULT_COMPACT_EVERY = 100_000;
 
 type Commit = () => void;
@@ -157,18 +119,7 @@ export class BanStore {
     if (!Number.isSafeInteger(compactEvery) || compactEvery < 1) {
       throw new RangeError(`compactEvery must be a positive integer, not ${compactEvery}`);
     }
-    const report: LoadReport = {
-      recordsRead: 0,
-      snapshotBans: 0,
-      journalRecords: 0,
-      corruptRecords: 0,
-      tornTailBytes: 0,
-      snapshotShortfall: 0,
-      rejectedFiles: [],
-      upgradedRecords: 0,
-      expired: [],
-      loadMs: 0,
-    };
+    const report = emptyLoadReport();
     const key = resolve(dir);
     if (BanStore.#openDirs.has(key)) {
       throw new PortsnareError(ErrorCodes.FILE, `ban store ${dir}: already open in this process`);
@@ -177,10 +128,13 @@ export class BanStore {
     const store = new BanStore(dir, compactEvery, now, report);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      store.#unlock = await acquireDirLock(join(dir, LOCK));
-      await unlink(join(dir, SNAPSHOT_TEMP)).catch(ignoreMissing);
-      await store.#loadSnapshot();
-      await store.#loadJournal();
+      store.#unlock = await acquireDirLock(join(dir, BanFiles.lock));
+      await unlink(join(dir, BanFiles.snapshotTemp)).catch(ignoreMissing);
+      const apply = (buf: Buffer, start: number, end: number) => store.#apply(buf, start, end);
+      await loadSnapshot(dir, report, apply, () => store.#bans.clear());
+      const journal = await loadJournal(dir, report, apply, (handle) => (store.#journal = handle));
+      store.#journalSize = journal.size;
+      store.#journalRecords = journal.records;
       report.recordsRead = report.snapshotBans + report.journalRecords;
       report.expired = store.expired(now());
       if (report.expired.length > 0 && opts.dropExpired !== false) {
@@ -427,25 +381,7 @@ export class BanStore {
 
   async #compactNow(): Promise<void> {
     const journal = this.#journalHandle();
-    const temp = join(this.#dir, SNAPSHOT_TEMP);
-    const out = await open(temp, 'w', 0o600);
-    try {
-      const encoder = new RecordEncoder();
-      encoder.push(`S\t${MAGIC}\t${FORMAT_VERSION}\t${this.#bans.size}`);
-      for (const ban of this.#bans.values()) {
-        encoder.push(addPayload(ban));
-        if (encoder.size >= WRITE_CHUNK) await out.write(encoder.take());
-      }
-      await out.write(encoder.take());
-      await out.sync();
-    } catch (err) {
-      await out.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await out.close();
-    await rename(temp, join(this.#dir, SNAPSHOT));
-    await syncDir(this.#dir);
+    await writeSnapshot(this.#dir, this.#bans.size, this.#bans.values());
     // The new snapshot is durable: the journal's records are all in it.
     await journal.truncate(0);
     await journal.sync();
@@ -453,90 +389,6 @@ export class BanStore {
     this.#journalRecords = 0;
     this.#compactAt = this.#compactEvery;
     this.lastCompactionError = null;
-  }
-
-  // --- loading ------------------------------------------------------------------------------------
-
-  async #loadSnapshot(): Promise<void> {
-    const path = join(this.#dir, SNAPSHOT);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (err) {
-      if (systemErrorCode(err) === 'ENOENT') return;
-      throw err;
-    }
-    let announced = -1;
-    let foreign = false;
-    let first = true;
-    let scan: ScanResult;
-    try {
-      scan = await scanRecords(handle, (buf, start, end) => {
-        if (first) {
-          first = false;
-          const header = parseHeader(buf, start, end);
-          if (header !== null) {
-            foreign = !READABLE_VERSIONS.includes(header.version);
-            if (header.version !== FORMAT_VERSION && !foreign) this.loadReport.upgradedRecords++;
-            announced = header.count;
-            return !foreign;
-          }
-        }
-        if (foreign) return false;
-        return this.#apply(buf, start, end);
-      });
-    } finally {
-      await handle.close();
-    }
-    if (foreign || (scan.good === 0 && scan.size > 0)) {
-      // A snapshot is renamed into place whole, so this is not a torn write: not ours. Keep it aside.
-      this.#bans.clear();
-      this.loadReport.rejectedFiles.push(await renameAside(path));
-      return;
-    }
-    const bans = scan.good - (announced >= 0 ? 1 : 0);
-    this.loadReport.snapshotBans = bans;
-    this.loadReport.corruptRecords += scan.corrupt;
-    this.loadReport.tornTailBytes += scan.size - scan.goodEnd;
-    if (announced >= 0) this.loadReport.snapshotShortfall = Math.max(0, announced - bans);
-  }
-
-  async #loadJournal(): Promise<void> {
-    const path = join(this.#dir, JOURNAL);
-    const journal = await this.#openJournal(path);
-    const scan = await scanRecords(journal, (buf, start, end) => this.#apply(buf, start, end));
-    if (scan.good === 0 && scan.lines > 0) {
-      // Not one whole line checks out: not ours (a torn first write has no whole line). Keep it
-      // aside and start a new journal.
-      await journal.close();
-      this.loadReport.rejectedFiles.push(await renameAside(path));
-      await this.#openJournal(path);
-      return;
-    }
-    if (scan.goodEnd < scan.size) {
-      await journal.truncate(scan.goodEnd);
-      await journal.sync();
-    }
-    this.#journalSize = scan.goodEnd;
-    this.#journalRecords = scan.good + scan.corrupt;
-    this.loadReport.journalRecords = scan.good;
-    this.loadReport.corruptRecords += scan.corrupt;
-    this.loadReport.tornTailBytes += scan.size - scan.goodEnd;
-  }
-
-  async #openJournal(path: string): Promise<FileHandle> {
-    let created = false;
-    let handle: FileHandle;
-    try {
-      handle = await open(path, constants.O_RDWR);
-    } catch (err) {
-      if (systemErrorCode(err) !== 'ENOENT') throw err;
-      handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-      created = true;
-    }
-    this.#journal = handle;
-    if (created) await syncDir(this.#dir); // the new name must survive a crash too
-    return handle;
   }
 
   /** Applies one checked record (bytes [start, end) of buf); false if it is not a record we write. */
@@ -551,33 +403,4 @@ export class BanStore {
     this.#set(parsed.ban);
     return true;
   }
-}
-
-// --- files ----------------------------------------------------------------------------------------
-
-async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function renameAside(path: string): Promise<string> {
-  const aside = `${path}.rejected-${Date.now()}`;
-  await rename(path, aside);
-  return aside;
-}
-
-function ignoreMissing(err: unknown): void {
-  if (systemErrorCode(err) !== 'ENOENT') throw err;
 }
