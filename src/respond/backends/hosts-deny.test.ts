@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostsDenyBackend, type HostsDenyFile } from './hosts-deny.ts';
-import { fakeContext } from './test-context.ts';
+import { fakeContext } from '../../../test/helpers/backend-context.ts';
 
 function fakeFile() {
   const lines = new Set<string>();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NftBackend, NFT_CHUNK, type NftBlocker } from './nft.ts';
-import { fakeContext } from './test-context.ts';
+import { fakeContext } from '../../../test/helpers/backend-context.ts';
 
 function fakeNft(fail = false) {
   const calls: string[] = [];

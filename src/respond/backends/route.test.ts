@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteBackend } from './route.ts';
-import { fakeContext } from './test-context.ts';
+import { fakeContext } from '../../../test/helpers/backend-context.ts';
 
 const CONF = 'KILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$"\n';
 const target = { address: '192.0.2.9', backends: ['route' as const], port: 1, mode: 'tcp' };

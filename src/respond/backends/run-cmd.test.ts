@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunCmdBackend } from './run-cmd.ts';
-import { fakeContext } from './test-context.ts';
+import { fakeContext } from '../../../test/helpers/backend-context.ts';
 
 test('run-cmd: runs KILL_RUN_CMD with its macros, reports a failure, has no undo', async () => {
   const { ctx, ran, lines } = fakeContext('KILL_RUN_CMD="/usr/local/bin/notify $TARGET$ $PORT$ $MODE$"\n', {

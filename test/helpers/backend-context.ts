@@ -1,13 +1,13 @@
 /**
- * @module respond/backends/test-context
+ * @module test/helpers/backend-context
  * A BackendContext for the backends' unit tests: settings from config text, the log lines as 1.2
  * prints them, and a fake command runner that records each argument vector and fails as told.
  */
-import { parseConfText } from '../../config/conf-file.ts';
-import { settingsFromConf } from '../../config/settings.ts';
-import { formatMessage } from '../../report/messages.ts';
-import type { CommandResult } from '../exec.ts';
-import type { BackendContext } from './context.ts';
+import { parseConfText } from '../../src/config/conf-file.ts';
+import { settingsFromConf } from '../../src/config/settings.ts';
+import { formatMessage } from '../../src/report/messages.ts';
+import type { CommandResult } from '../../src/respond/exec.ts';
+import type { BackendContext } from '../../src/respond/backends/context.ts';
 
 export function fakeContext(conf: string, results: Record<string, CommandResult> = {}) {
   const { settings } = settingsFromConf(parseConfText('/t.conf', conf));
