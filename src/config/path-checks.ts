@@ -11,7 +11,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { systemErrorCode } from '../errors.ts';
-import { checkStateDirTrust, type TrustOptions } from '../state/dir-trust.ts';
+import { checkStateDirTrust, type TrustOptions } from './path-trust.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import type { LoadedSettings } from './settings.ts';
 

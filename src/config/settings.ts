@@ -5,12 +5,12 @@
  * file from disk: no file at the default path means built-in defaults; a named file must exist.
  */
 import { isAbsolute } from 'node:path';
-import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from '../respond/command-template.ts';
+import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from './command-template.ts';
 import type { ConfFile } from './conf-file.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
-import { deriveUnkillRoute } from '../respond/unkill-route.ts';
+import { deriveUnkillRoute } from './unkill-route.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
 

@@ -43,6 +43,8 @@ export interface BanFields {
   readonly scanType: string;
   readonly mode: string;
   readonly backends: readonly string[];
+  /** `pending`: its response was cut off (a crash); shown as a last `pending` backend, as before. */
+  readonly state?: 'pending' | 'settled';
 }
 
 /** What one mode watches, as `status` shows it. */
@@ -104,7 +106,7 @@ export function toBanView(ban: BanFields): BanView {
     ports: [...ban.ports],
     scanType: ban.scanType,
     mode: ban.mode,
-    backends: [...ban.backends],
+    backends: ban.state === 'pending' ? [...ban.backends, 'pending'] : [...ban.backends],
   };
 }
 

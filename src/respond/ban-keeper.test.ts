@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { BanStore } from '../state/ban-store.ts';
-import { makeBan } from '../state/ban-records.ts';
+import { makeBan } from '../state/ban.ts';
 import { BanKeeper, LIFT_LINES_PER_BATCH, PENDING, type BanRequest } from './ban-keeper.ts';
 import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
 
@@ -40,9 +40,7 @@ function fakeResponder(
     },
     lift(bans: readonly LiftTarget[]) {
       calls.lift.push([...bans]);
-      return Promise.resolve(
-        new Map(bans.map((b) => [b.address, b.backends.map((x) => backendOf[x] ?? (x as BackendName))])),
-      );
+      return Promise.resolve(new Map(bans.map((b) => [b.address, b.backends.map((x) => backendOf[x] ?? x)])));
     },
     reapply(bans: readonly (LiftTarget & { secondsLeft: number | null })[], routes: boolean) {
       calls.reapply.push({ bans: [...bans], routes });
@@ -89,6 +87,9 @@ test('a successful response is recorded with the backends that took it and its e
     scanType: 'TCP SYN/Normal scan',
     mode: 'stcp',
     backends: ['nft', 'hosts.deny', 'route'],
+    state: 'settled',
+    origin: 'detection',
+    evidence: 'packet',
   });
   assert.equal(responder.calls.respond[0]?.timeoutSeconds, 60);
   assert.equal(keeper.has('192.0.2.1'), true);
@@ -102,11 +103,12 @@ test('the ban is on disk before any backend is touched (a crash mid-response can
   const store = await BanStore.open(dir, { dropExpired: false });
   let storedWhenResponding: unknown = 'not called';
   const responder = fakeResponder({}, {}, () => {
-    storedWhenResponding = store.get('192.0.2.1')?.backends;
+    const stored = store.get('192.0.2.1');
+    storedWhenResponding = stored && { backends: stored.backends, state: stored.state };
   });
   const keeper = new BanKeeper({ store, responder, log: { log: () => undefined, close: () => undefined } });
   await keeper.ban(request('192.0.2.1'));
-  assert.deepEqual(storedWhenResponding, ['nft', 'hosts.deny', 'route', PENDING]);
+  assert.deepEqual(storedWhenResponding, { backends: ['nft', 'hosts.deny', 'route'], state: PENDING });
   assert.deepEqual(
     store.get('192.0.2.1')?.backends,
     ['nft', 'hosts.deny', 'route'],
@@ -243,7 +245,7 @@ test('a ban a crash cut off mid-response is put back in every planned backend, i
   const before = await BanStore.open(dir, { now: () => 0 });
   await before.addMany([
     makeBan('192.0.2.1', 0, null, [1], 'Connect', 'tcp', ['hosts.deny', 'route']),
-    makeBan('192.0.2.2', 0, null, [2], 'Connect', 'tcp', ['hosts.deny', 'route', PENDING]),
+    makeBan('192.0.2.2', 0, null, [2], 'Connect', 'tcp', ['hosts.deny', 'route'], { state: PENDING }),
   ]);
   await before.close();
   const store = await BanStore.open(dir, { now: () => 1000, dropExpired: false });
@@ -263,5 +265,7 @@ test('a ban a crash cut off mid-response is put back in every planned backend, i
     ],
   );
   assert.deepEqual(store.get('192.0.2.2')?.backends, ['hosts.deny', 'route']);
+  assert.equal(store.get('192.0.2.2')?.state, 'settled');
+  assert.equal(store.get('192.0.2.2')?.origin, 'detection', 'a restored ban keeps its origin');
   await store.close();
 });

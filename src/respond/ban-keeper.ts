@@ -9,24 +9,20 @@
  */
 import { canonicalAddress, cidrContains, parseCidr } from '../net/address.ts';
 import type { AlertLog } from '../report/alert-log.ts';
-import type { Ban, BanStore } from '../state/ban-store.ts';
-import { makeBan } from '../state/ban-records.ts';
+import type { EvidenceKind } from '../detect/probe.ts';
+import type { BanStore } from '../state/ban-store.ts';
+import { banDefaults, makeBan, withBan, type Ban, type BanOrigin, type BanState } from '../state/ban.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
-import {
-  backendOf,
-  type ClassicResponder,
-  type LiftTarget,
-  type ResponseOutcome,
-  type ResponseRequest,
-} from './classic-responder.ts';
+import { backendOf, type BackendName } from './backend.ts';
+import type { ClassicResponder, LiftTarget, ResponseOutcome, ResponseRequest } from './classic-responder.ts';
 
 export type LiftReason = 'expired' | 'unblocked' | 'flushed';
 
 /**
- * Marks a record written before its response ran. The record written after the response does not
- * have it, so a ban that still has it at the next start was cut off by a crash mid-response.
+ * The state of a record written before its response ran. The record written after the response is
+ * `settled`, so a ban still pending at the next start was cut off by a crash mid-response.
  */
-export const PENDING = 'pending';
+export const PENDING: BanState = 'pending';
 
 /** Bans lifted together get a line each up to this many, then one line for the rest. */
 export const LIFT_LINES_PER_BATCH = 100;
@@ -38,6 +34,10 @@ export interface BanRequest extends ResponseRequest {
   scanType: string;
   /** Seconds the ban lasts; null: until unblocked. */
   seconds: number | null;
+  /** Why: default `manual` for mode manual, else `detection`. */
+  origin?: BanOrigin;
+  /** The kind of evidence; default by mode (tcp: handshake, udp: datagram, others: packet; manual: none). */
+  evidence?: EvidenceKind | null;
 }
 
 export interface BanKeeperDeps {
@@ -103,7 +103,10 @@ export class BanKeeper {
     const seconds = request.seconds && request.seconds > 0 ? request.seconds : null;
     const planned = this.#deps.responder.plan(request);
     const since = this.#now();
-    const record = (backends: string[]) =>
+    const defaults = banDefaults(request.mode);
+    const origin = request.origin ?? defaults.origin;
+    const evidence = request.evidence === undefined ? defaults.evidence : request.evidence;
+    const record = (backends: BackendName[], state: BanState) =>
       makeBan(
         request.address,
         since,
@@ -112,10 +115,11 @@ export class BanKeeper {
         request.scanType,
         request.mode,
         backends,
+        { state, origin, evidence },
       );
     let intent = planned.length > 0;
     if (intent) {
-      intent = await this.#write(() => this.#deps.store.add(record([...planned, PENDING])), request.address);
+      intent = await this.#write(() => this.#deps.store.add(record(planned, PENDING)), request.address);
     }
     const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
     const changed = outcome.actions.filter((a) => a.ok && !a.alreadyThere).map((a) => backendOf(a.key));
@@ -130,7 +134,7 @@ export class BanKeeper {
       return { ...outcome, ban: null };
     }
     if (changed.length === 0 && !intent) return { ...outcome, ban: null };
-    const ban = record(changed);
+    const ban = record(changed, 'settled');
     await this.#write(() => this.#deps.store.add(ban), request.address);
     return { ...outcome, ban };
   }
@@ -257,7 +261,7 @@ export class BanKeeper {
     const cutOff: Ban[] = [];
     for (const ban of this.#deps.store.all()) {
       if (ban.expires !== null && ban.expires <= now) continue;
-      if (ban.backends.includes(PENDING)) cutOff.push(ban);
+      if (ban.state === PENDING) cutOff.push(ban);
       else settled.push({ ...liftTarget(ban), secondsLeft: secondsLeft(ban, now) });
     }
     await this.#deps.responder.reapply(settled, rerunRoutes);
@@ -267,17 +271,8 @@ export class BanKeeper {
         true,
         true,
       );
-      const done = cutOff.map((b) =>
-        makeBan(
-          b.address,
-          b.since,
-          b.expires,
-          b.ports,
-          b.scanType,
-          b.mode,
-          b.backends.filter((x) => x !== PENDING),
-        ),
-      );
+      // Settled, keeping their origin: `restored` is not written for the keeper's own restarts.
+      const done = cutOff.map((b) => withBan(b, { state: 'settled' }));
       await this.#write(() => this.#deps.store.addMany(done), `${done.length} interrupted ban(s)`);
     }
     await this.expire(now);

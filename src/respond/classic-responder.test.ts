@@ -7,7 +7,7 @@ import { parseConfText } from '../config/conf-file.ts';
 import { settingsFromConf, type Settings } from '../config/settings.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
-import { ClassicResponder } from './classic-responder.ts';
+import { ClassicResponder, type ReapplyTarget } from './classic-responder.ts';
 import type { CommandResult } from './exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from './hosts-deny.ts';
 
@@ -259,7 +259,7 @@ test('reapply after a restart: nft with time left, hosts.deny without duplicates
   await responder.respond(request); // hosts.deny already holds 192.0.2.7's line
   ran.length = 0;
   nft.calls.length = 0;
-  const bans = [
+  const bans: ReapplyTarget[] = [
     {
       address: '192.0.2.7',
       backends: ['nft', 'hosts.deny', 'route'],
@@ -280,10 +280,27 @@ test('reapply after a restart: nft with time left, hosts.deny without duplicates
 
 test('reapply of responses a crash cut off: UNKILL_ROUTE first, then KILL_ROUTE, so the route exists once', async () => {
   const { responder, ran } = await setupWithNft(ROUTE_CONF, true);
-  const bans = [{ address: '192.0.2.9', backends: ['route'], port: 1, mode: 'tcp', secondsLeft: null }];
+  const bans: ReapplyTarget[] = [
+    { address: '192.0.2.9', backends: ['route'], port: 1, mode: 'tcp', secondsLeft: null },
+  ];
   assert.equal(await responder.reapply(bans, true, true), 0);
   assert.deepEqual(ran, [
     ['/usr/sbin/ip', 'route', 'del', 'blackhole', '192.0.2.9'],
     ['/usr/sbin/ip', 'route', 'add', 'blackhole', '192.0.2.9'],
   ]);
+});
+
+test('describe: the four backends in order, which are in use, and what each does', async () => {
+  const { responder } = await setup('KILL_ROUTE="/usr/sbin/ip route add blackhole $TARGET$"\n');
+  const described = responder.describe();
+  assert.deepEqual(
+    described.map((d) => [d.name, d.inUse]),
+    [
+      ['nft', false],
+      ['hosts.deny', true],
+      ['route', true],
+      ['cmd', false],
+    ],
+  );
+  assert.equal(described[2]?.text, 'KILL_ROUTE: /usr/sbin/ip route add blackhole $TARGET$');
 });

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ErrorCodes } from '../errors.ts';
 import { BanStore, type Ban } from './ban-store.ts';
+import { banDefaults } from './ban.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('../../test/fixtures/processes/ban-writer.ts', import.meta.url));
@@ -52,6 +53,7 @@ function ban(address: string, fields: Partial<Ban> = {}): Ban {
     scanType: 'TCP SYN/Normal scan',
     mode: 'stcp',
     backends: ['nft', 'hosts.deny'],
+    ...banDefaults(fields.mode ?? 'stcp'),
     ...fields,
   };
 }
@@ -140,7 +142,10 @@ test('invalid bans are refused and a batch is all or nothing', async () => {
   await assert.rejects(store.add(ban('192.0.2.1', { since: 1.5 })), TypeError);
   await assert.rejects(store.add(ban('192.0.2.1', { scanType: 'a\nA\t1.2.3.4' })), TypeError);
   await assert.rejects(store.add(ban('192.0.2.1', { mode: 'tcp\tx' })), TypeError);
-  await assert.rejects(store.add(ban('192.0.2.1', { backends: ['nft,route'] })), TypeError);
+  await assert.rejects(
+    store.add(ban('192.0.2.1', { backends: ['nft,route'] as unknown as Ban['backends'] })),
+    TypeError,
+  );
   await assert.rejects(store.addMany([ban('192.0.2.2'), ban('192.0.2.3', { expires: -1 })]), TypeError);
   assert.equal(store.size, 0);
   await store.close();

@@ -35,48 +35,19 @@
  * between bans. There is no second index. expired() keeps only a lower bound of the earliest expiry,
  * so it costs nothing until something can have expired, and then one pass.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalAddress } from '../net/address.ts';
 import { acquireDirLock } from './dir-lock.ts';
-import { asError, ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
-import {
-  FORMAT_VERSION,
-  Interner,
-  MAGIC,
-  MAX_PAYLOAD,
-  RecordEncoder,
-  TAB,
-  WRITE_CHUNK,
-  addPayload,
-  banProblem,
-  isAddressText,
-  makeBan,
-  parseHeader,
-  parsePorts,
-  parseUint,
-  removePayload,
-  scanRecords,
-  type ScanResult,
-} from './ban-records.ts';
+import { asError, ErrorCodes, PortsnareError, describeError } from '../errors.ts';
+import { FORMAT_VERSION, MAX_PAYLOAD, RecordEncoder } from './ban-records.ts';
+import { BanFiles, ignoreMissing, writeFully, writeSnapshot } from './ban-files.ts';
+import { emptyLoadReport, loadJournal, loadSnapshot, type LoadReport } from './ban-store-load.ts';
+import { PayloadParser, addPayload, banProblem, removePayload } from './ban-payload.ts';
+import { makeBan, type Ban, type NewBan } from './ban.ts';
 
-export interface Ban {
-  /** Canonical IP text (see canonicalAddress in net/address). */
-  address: string;
-  /** ms since the epoch. */
-  since: number;
-  /** ms since the epoch; null = until unblocked. */
-  expires: number | null;
-  /** Ports that triggered it (a few). */
-  ports: number[];
-  /** e.g. 'TCP SYN/Normal scan', 'Connect', 'UDP scan'. */
-  scanType: string;
-  /** 'tcp' | 'udp' | 'stcp' | 'sudp' | 'atcp' | 'audp' | 'manual' */
-  mode: string;
-  /** Where it is enforced, e.g. ['nft', 'hosts.deny', 'route']. */
-  backends: string[];
-}
+export type { Ban, BanOrigin, BanState, BackendName, NewBan } from './ban.ts';
+export type { LoadReport } from './ban-store-load.ts';
 
 export interface BanStoreOptions {
   /** Clock for expiry (open() and expired() without an argument); default Date.now. */
@@ -91,35 +62,7 @@ export interface BanStoreOptions {
   dropExpired?: boolean;
 }
 
-/** What open() found. The store keeps loading whatever it finds; this says what it could not use. */
-export interface LoadReport {
-  /** Good records read: bans from the snapshot plus journal records. */
-  recordsRead: number;
-  snapshotBans: number;
-  journalRecords: number;
-  /** Damaged records skipped (complete lines that failed their length or checksum, in either file). */
-  corruptRecords: number;
-  /** Bytes after the journal's last good record (a crash mid-write), truncated away; plus any such
-   *  bytes at the end of the snapshot, which is left as it is. */
-  tornTailBytes: number;
-  /** Bans the snapshot's header announced that were not found in it (0 when it is intact). */
-  snapshotShortfall: number;
-  /** Files that were not ours, and the names they were moved to. */
-  rejectedFiles: string[];
-  /** Bans whose time had passed at open: dropped durably unless `dropExpired: false`. */
-  expired: Ban[];
-  /** Wall time of open(), ms. */
-  loadMs: number;
-}
-
-const JOURNAL = 'bans.journal';
-const SNAPSHOT = 'bans.snapshot';
-const SNAPSHOT_TEMP = 'bans.snapshot.tmp';
-const LOCK = 'bans.lock';
 const DEFAULT_COMPACT_EVERY = 100_000;
-
-/** Positions of an add record's field separators (scratch, reused for every record). */
-const TABS = new Int32Array(6);
 
 type Commit = () => void;
 interface WriteJob {
@@ -148,9 +91,8 @@ export class BanStore {
   /** Journal records at which the next background compaction starts. */
   #compactAt: number;
   readonly #bans = new Map<string, Ban>();
-  readonly #strings = new Interner((text) => text);
+  readonly #parser = new PayloadParser();
   readonly #encoder = new RecordEncoder();
-  readonly #lists = new Interner((text) => Object.freeze(text === '' ? [] : text.split(',')) as string[]);
   #journal: FileHandle | null = null;
   #journalSize = 0;
   #journalRecords = 0;
@@ -177,17 +119,7 @@ export class BanStore {
     if (!Number.isSafeInteger(compactEvery) || compactEvery < 1) {
       throw new RangeError(`compactEvery must be a positive integer, not ${compactEvery}`);
     }
-    const report: LoadReport = {
-      recordsRead: 0,
-      snapshotBans: 0,
-      journalRecords: 0,
-      corruptRecords: 0,
-      tornTailBytes: 0,
-      snapshotShortfall: 0,
-      rejectedFiles: [],
-      expired: [],
-      loadMs: 0,
-    };
+    const report = emptyLoadReport();
     const key = resolve(dir);
     if (BanStore.#openDirs.has(key)) {
       throw new PortsnareError(ErrorCodes.FILE, `ban store ${dir}: already open in this process`);
@@ -196,10 +128,13 @@ export class BanStore {
     const store = new BanStore(dir, compactEvery, now, report);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      store.#unlock = await acquireDirLock(join(dir, LOCK));
-      await unlink(join(dir, SNAPSHOT_TEMP)).catch(ignoreMissing);
-      await store.#loadSnapshot();
-      await store.#loadJournal();
+      store.#unlock = await acquireDirLock(join(dir, BanFiles.lock));
+      await unlink(join(dir, BanFiles.snapshotTemp)).catch(ignoreMissing);
+      const apply = (buf: Buffer, start: number, end: number) => store.#apply(buf, start, end);
+      await loadSnapshot(dir, report, apply, () => store.#bans.clear());
+      const journal = await loadJournal(dir, report, apply, (handle) => (store.#journal = handle));
+      store.#journalSize = journal.size;
+      store.#journalRecords = journal.records;
       report.recordsRead = report.snapshotBans + report.journalRecords;
       report.expired = store.expired(now());
       if (report.expired.length > 0 && opts.dropExpired !== false) {
@@ -210,10 +145,11 @@ export class BanStore {
           },
         );
       }
-      // Rewrite damaged files once, so the damage is reported once and not carried forever.
+      // Rewrite damaged files once, so the damage is reported once and not carried forever; and a
+      // version-1 store as version 2 (see the upgrade note in state/ban-records).
       const damaged =
         report.corruptRecords > 0 || report.snapshotShortfall > 0 || report.rejectedFiles.length > 0;
-      if (damaged) await store.#task(() => store.#backgroundCompaction());
+      if (damaged || report.upgradedRecords > 0) await store.#task(() => store.#backgroundCompaction());
     } catch (err) {
       BanStore.#openDirs.delete(key);
       await store.#journal?.close().catch(() => undefined);
@@ -241,13 +177,16 @@ export class BanStore {
     return this.#bans.values();
   }
 
-  /** Resolves once the ban is durable; an address already present is replaced. */
-  add(ban: Ban): Promise<void> {
+  /**
+   * Resolves once the ban is durable; an address already present is replaced. State, origin and
+   * evidence left out default by mode (state/ban's banDefaults).
+   */
+  add(ban: NewBan): Promise<void> {
     return this.addMany([ban]);
   }
 
   /** Adds every ban with one write and one fsync; rejects the whole batch if one ban is invalid. */
-  addMany(bans: Ban[]): Promise<void> {
+  addMany(bans: readonly NewBan[]): Promise<void> {
     const stored: Ban[] = [];
     const payloads: string[] = [];
     try {
@@ -317,20 +256,24 @@ export class BanStore {
   // --- validation and memory ---------------------------------------------------------------------
 
   /** A validated, frozen copy of `ban` whose strings and lists are shared with other bans. */
-  #own(ban: Ban): Ban {
-    if (typeof ban.address !== 'string' || canonicalAddress(ban.address) !== ban.address) {
-      throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `not a canonical IP address: "${ban.address}"`);
+  #own(given: NewBan): Ban {
+    if (typeof given.address !== 'string' || canonicalAddress(given.address) !== given.address) {
+      throw new PortsnareError(ErrorCodes.INVALID_ADDRESS, `not a canonical IP address: "${given.address}"`);
     }
+    const { address, since, expires, ports, scanType, mode, backends } = given;
+    const ban = makeBan(address, since, expires, ports, scanType, mode, backends, given);
     const problem = banProblem(ban);
     if (problem !== null) throw new TypeError(`ban for ${ban.address}: ${problem}`);
+    const strings = this.#parser.strings;
     return makeBan(
       ban.address,
       ban.since,
       ban.expires,
       Object.freeze([...ban.ports]) as number[],
-      this.#strings.fromString(ban.scanType),
-      this.#strings.fromString(ban.mode),
-      this.#lists.fromString(ban.backends.join(',')),
+      strings.fromString(ban.scanType),
+      strings.fromString(ban.mode),
+      this.#parser.lists.fromString(ban.backends.join(',')).backends,
+      { state: ban.state, origin: strings.fromString(ban.origin) as Ban['origin'], evidence: ban.evidence },
     );
   }
 
@@ -438,25 +381,7 @@ export class BanStore {
 
   async #compactNow(): Promise<void> {
     const journal = this.#journalHandle();
-    const temp = join(this.#dir, SNAPSHOT_TEMP);
-    const out = await open(temp, 'w', 0o600);
-    try {
-      const encoder = new RecordEncoder();
-      encoder.push(`S\t${MAGIC}\t${FORMAT_VERSION}\t${this.#bans.size}`);
-      for (const ban of this.#bans.values()) {
-        encoder.push(addPayload(ban));
-        if (encoder.size >= WRITE_CHUNK) await out.write(encoder.take());
-      }
-      await out.write(encoder.take());
-      await out.sync();
-    } catch (err) {
-      await out.close().catch(() => undefined);
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await out.close();
-    await rename(temp, join(this.#dir, SNAPSHOT));
-    await syncDir(this.#dir);
+    await writeSnapshot(this.#dir, this.#bans.size, this.#bans.values());
     // The new snapshot is durable: the journal's records are all in it.
     await journal.truncate(0);
     await journal.sync();
@@ -466,152 +391,16 @@ export class BanStore {
     this.lastCompactionError = null;
   }
 
-  // --- loading ------------------------------------------------------------------------------------
-
-  async #loadSnapshot(): Promise<void> {
-    const path = join(this.#dir, SNAPSHOT);
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (err) {
-      if (systemErrorCode(err) === 'ENOENT') return;
-      throw err;
-    }
-    let announced = -1;
-    let foreign = false;
-    let first = true;
-    let scan: ScanResult;
-    try {
-      scan = await scanRecords(handle, (buf, start, end) => {
-        if (first) {
-          first = false;
-          const header = parseHeader(buf, start, end);
-          if (header !== null) {
-            foreign = header.version !== FORMAT_VERSION;
-            announced = header.count;
-            return !foreign;
-          }
-        }
-        if (foreign) return false;
-        return this.#apply(buf, start, end);
-      });
-    } finally {
-      await handle.close();
-    }
-    if (foreign || (scan.good === 0 && scan.size > 0)) {
-      // A snapshot is renamed into place whole, so this is not a torn write: not ours. Keep it aside.
-      this.#bans.clear();
-      this.loadReport.rejectedFiles.push(await renameAside(path));
-      return;
-    }
-    const bans = scan.good - (announced >= 0 ? 1 : 0);
-    this.loadReport.snapshotBans = bans;
-    this.loadReport.corruptRecords += scan.corrupt;
-    this.loadReport.tornTailBytes += scan.size - scan.goodEnd;
-    if (announced >= 0) this.loadReport.snapshotShortfall = Math.max(0, announced - bans);
-  }
-
-  async #loadJournal(): Promise<void> {
-    const path = join(this.#dir, JOURNAL);
-    const journal = await this.#openJournal(path);
-    const scan = await scanRecords(journal, (buf, start, end) => this.#apply(buf, start, end));
-    if (scan.good === 0 && scan.lines > 0) {
-      // Not one whole line checks out: not ours (a torn first write has no whole line). Keep it
-      // aside and start a new journal.
-      await journal.close();
-      this.loadReport.rejectedFiles.push(await renameAside(path));
-      await this.#openJournal(path);
-      return;
-    }
-    if (scan.goodEnd < scan.size) {
-      await journal.truncate(scan.goodEnd);
-      await journal.sync();
-    }
-    this.#journalSize = scan.goodEnd;
-    this.#journalRecords = scan.good + scan.corrupt;
-    this.loadReport.journalRecords = scan.good;
-    this.loadReport.corruptRecords += scan.corrupt;
-    this.loadReport.tornTailBytes += scan.size - scan.goodEnd;
-  }
-
-  async #openJournal(path: string): Promise<FileHandle> {
-    let created = false;
-    let handle: FileHandle;
-    try {
-      handle = await open(path, constants.O_RDWR);
-    } catch (err) {
-      if (systemErrorCode(err) !== 'ENOENT') throw err;
-      handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-      created = true;
-    }
-    this.#journal = handle;
-    if (created) await syncDir(this.#dir); // the new name must survive a crash too
-    return handle;
-  }
-
   /** Applies one checked record (bytes [start, end) of buf); false if it is not a record we write. */
   #apply(buf: Buffer, start: number, end: number): boolean {
-    const type = buf[start];
-    if (end - start < 3 || buf[start + 1] !== TAB) return false;
-    if (type === 82 /* R */) {
-      this.#bans.delete(buf.toString('latin1', start + 2, end));
+    const parsed = this.#parser.parse(buf, start, end);
+    if (parsed === null) return false;
+    if (parsed.kind === 'remove') {
+      this.#bans.delete(parsed.address);
       return true;
     }
-    if (type !== 65 /* A */) return false;
-    // Fields after "A\t": address, since, expires, ports, mode, backends, scanType (the rest).
-    let field = 0;
-    for (let i = start + 2; i < end && field < 6; i++) if (buf[i] === TAB) TABS[field++] = i;
-    if (field < 6) return false;
-    const t0 = TABS[0] as number;
-    const t1 = TABS[1] as number;
-    const t2 = TABS[2] as number;
-    const t3 = TABS[3] as number;
-    const t4 = TABS[4] as number;
-    const t5 = TABS[5] as number;
-    const since = parseUint(buf, t0 + 1, t1);
-    const expires = t2 === t1 + 1 ? null : parseUint(buf, t1 + 1, t2);
-    const ports = parsePorts(buf, t2 + 1, t3);
-    if (since < 0 || expires === -1 || ports === null || !isAddressText(buf, start + 2, t0)) return false;
-    this.#set(
-      makeBan(
-        buf.toString('latin1', start + 2, t0),
-        since,
-        expires,
-        ports,
-        this.#strings.fromBytes(buf, t5 + 1, end),
-        this.#strings.fromBytes(buf, t3 + 1, t4),
-        this.#lists.fromBytes(buf, t4 + 1, t5),
-      ),
-    );
+    if (parsed.version !== FORMAT_VERSION) this.loadReport.upgradedRecords++;
+    this.#set(parsed.ban);
     return true;
   }
-}
-
-// --- files ----------------------------------------------------------------------------------------
-
-async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function renameAside(path: string): Promise<string> {
-  const aside = `${path}.rejected-${Date.now()}`;
-  await rename(path, aside);
-  return aside;
-}
-
-function ignoreMissing(err: unknown): void {
-  if (systemErrorCode(err) !== 'ENOENT') throw err;
 }

@@ -1,5 +1,5 @@
 /**
- * @module respond/unkill-route
+ * @module config/unkill-route
  * UNKILL_ROUTE: the command that undoes KILL_ROUTE when a ban ends. An administrator can write it;
  * when they do not, it is derived from KILL_ROUTE for the commands whose undo is well known
  * (`route add` → `route del`, `ip route add` → `ip route del`, `iptables -I|-A` → `iptables -D`,

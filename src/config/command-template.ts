@@ -1,5 +1,5 @@
 /**
- * @module respond/command-template
+ * @module config/command-template
  * KILL_ROUTE / KILL_RUN_CMD / KILL_HOSTS_DENY templates. A command template is split into argument
  * vectors once, when the config is read; the macros `$TARGET$`, `$PORT$` and `$MODE$` are substituted
  * inside each argument afterwards, so no value can ever become an extra argument, an operator or a
