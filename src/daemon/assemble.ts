@@ -10,7 +10,7 @@
 import type { IgnoreFile } from '../config/ignore-file.ts';
 import { blockedFilePath, type Settings } from '../config/settings.ts';
 import { Detector } from '../detect/detector.ts';
-import { isClassic, type Mode } from '../detect/probe.ts';
+import type { Mode } from '../detect/probe.ts';
 import { AlertPath } from '../decide/alert-path.ts';
 import { LIVE_HOST, NeverBlock, type HostAddressSource } from '../decide/never-block.ts';
 import type { Reporter } from '../report/reporter.ts';
@@ -22,11 +22,9 @@ import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../re
 import { statePaths } from '../state/state-dir.ts';
 import { Bans, type ResponderIo } from './bans.ts';
 import { resolveBlockBackend, type ResolvedBackend } from './block-backend.ts';
-import { ClassicTcpSensor, ClassicUdpSensor } from '../sensors/classic.ts';
+import { sensorsFor } from '../sensors/registry.ts';
 import type { DryRun } from './dry-run.ts';
-import { PacketSensor } from '../sensors/packet.ts';
 import { Resolver } from './resolver.ts';
-import type { Sensor, SensorContext } from '../sensors/sensor.ts';
 import { Stack, triggerSettings, type SensorFactory } from './stack.ts';
 
 export interface AssembleOptions {
@@ -53,16 +51,6 @@ export interface AssembleOptions {
   sensors?: SensorFactory;
   /** The ban store's directory; default STATE_DIR/bans. */
   storeDir?: string;
-}
-
-/** The sensors of a set of modes: classic traps, and one packet capture for all packet modes. */
-export function defaultSensors(modes: readonly Mode[], ctx: SensorContext): Sensor[] {
-  const sensors: Sensor[] = [];
-  if (modes.includes('tcp')) sensors.push(new ClassicTcpSensor(ctx));
-  if (modes.includes('udp')) sensors.push(new ClassicUdpSensor(ctx));
-  const packetModes = modes.filter((m) => !isClassic(m));
-  if (packetModes.length > 0) sensors.push(new PacketSensor(ctx, packetModes));
-  return sensors;
 }
 
 /** BLOCK_BACKEND as the daemon resolves it: nft's table is made at the first ban when nothing blocks by itself. */
@@ -130,7 +118,7 @@ export function assemble(opts: AssembleOptions): Stack {
     bans,
     records,
     dryRun,
-    sensorFactory: opts.sensors ?? defaultSensors,
+    sensorFactory: opts.sensors ?? sensorsFor,
   });
   return stack;
 }

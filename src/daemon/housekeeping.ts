@@ -5,6 +5,7 @@
  * with each ban's time left. A failing task is logged and tried again at the next tick; ticks of one
  * task never overlap; no timer keeps the process alive.
  */
+import { secondsLeft } from '../respond/ban-keeper.ts';
 import { describeError } from '../errors.ts';
 import { watchTable } from '../respond/nft.ts';
 import type { NftBan } from '../respond/nft.ts';
@@ -29,8 +30,8 @@ export function nftBansInForce(bans: Iterable<Ban>, now: number): NftBan[] {
   for (const ban of bans) {
     if (!ban.backends.includes('nft')) continue;
     if (ban.expires !== null && ban.expires <= now) continue;
-    const timeoutSeconds = ban.expires === null ? 0 : Math.max(1, Math.ceil((ban.expires - now) / 1000));
-    out.push({ address: ban.address, timeoutSeconds });
+    // The keeper's own arithmetic, so the watchdog puts back exactly what the keeper would.
+    out.push({ address: ban.address, timeoutSeconds: secondsLeft(ban, now) ?? 0 });
   }
   return out;
 }

@@ -109,6 +109,9 @@ test('an alert is logged, banned once with its ports and scan type, and recorded
       ports: [1, 2, 3],
       scanType: 'TCP SYN/Normal scan',
       seconds: 600,
+      // The probe's own evidence kind goes into the ban record.
+      origin: 'detection',
+      evidence: 'packet',
     },
   );
   assert.equal(h.records.length, 1);

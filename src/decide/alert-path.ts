@@ -172,6 +172,8 @@ export class AlertPath {
       ports,
       scanType: scanTypeOf(event),
       seconds: settings.blockTime > 0 ? settings.blockTime : null,
+      origin: 'detection',
+      evidence: event.evidence,
     });
     if (!outcome.ok) {
       this.counters.failedResponses++;

@@ -55,7 +55,8 @@ export interface BanOutcome extends ResponseOutcome {
   ban: Ban | null;
 }
 
-function secondsLeft(ban: Ban, now: number): number | null {
+/** Whole seconds a ban still has (at least 1), or null for one until unblocked. */
+export function secondsLeft(ban: Ban, now: number): number | null {
   return ban.expires === null ? null : Math.max(1, Math.ceil((ban.expires - now) / 1000));
 }
 
