@@ -61,9 +61,10 @@ function harness(
   const banned = new Set<string>();
   const listed = new Set<string>();
   const clock = { now: T0 };
-  const ok = (r: BanRequest): Promise<BanOutcome> => {
+  const ok = async (r: BanRequest): Promise<BanOutcome> => {
     banned.add(r.address);
-    return Promise.resolve({ ok: true, actions: [], ban: null });
+    await r.record?.();
+    return { ok: true, actions: [], ban: null };
   };
   const deps: AlertPathDeps = {
     detector: { judge: opts.verdict ?? (() => ({ kind: 'alert', count: 3, ports: [1, 2, 3] })) },
