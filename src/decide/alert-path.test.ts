@@ -100,10 +100,11 @@ test('an alert is logged, banned once with its ports and scan type, and recorded
   assert.deepEqual(h.kinds(), ['stealthScan']);
   assert.equal(h.bans.length, 1);
   assert.deepEqual(
-    { ...h.bans[0], host: undefined },
+    { ...h.bans[0], host: undefined, record: undefined },
     {
       address: '203.0.113.9',
       host: undefined,
+      record: undefined,
       port: 15,
       mode: 'stcp',
       protocol: 'tcp',

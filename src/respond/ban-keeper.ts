@@ -271,7 +271,8 @@ export class BanKeeper {
     for (const b of mine) this.#lifting.add(b.address);
     try {
       const undone = await this.#deps.responder.lift(mine.map(liftTarget));
-      for (const b of mine.slice(0, lines)) this.#deps.log.log(say(b, (undone.get(b.address) ?? []).join(', ')));
+      for (const b of mine.slice(0, lines))
+        this.#deps.log.log(say(b, (undone.get(b.address) ?? []).join(', ')));
       if (mine.length > lines) this.#deps.log.log(sayMore(mine.length - lines));
       await Promise.all(mine.map((b) => this.#deps.store.remove(b.address)));
       await this.#deps.onLifted?.(mine.map((b) => b.address));
