@@ -5,7 +5,11 @@
  * response succeeded, with the backends that took it; a failed response is undone where it partly
  * succeeded and recorded nowhere. Lifting (expiry, `unblock`, `flush`) undoes a ban in every backend
  * it was recorded with, then removes the record, so a crash in between lifts it again at the next
- * start instead of forgetting the undo. Restore puts every stored ban back after a restart.
+ * start instead of forgetting the undo. Restore puts every stored ban back after a restart, except
+ * bans of never-block addresses (the same test as a new ban's), which it lifts and forgets, saying
+ * why; a reload does the same for bans whose host became a never-block address. A ban's record
+ * (its history line) is written after its response and before the ban is settled, so only a ban
+ * a crash left pending can lack it, and restore has it written then.
  */
 import { canonicalAddress, cidrContains, parseCidr } from '../net/address.ts';
 import type { AlertLog } from '../report/alert-log.ts';

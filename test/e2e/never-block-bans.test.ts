@@ -76,5 +76,13 @@ void test('a banned host added to the ignore file is unblocked at SIGHUP and sta
   const list = await portsnareCli(lab, files, ['list', '--json']);
   assert.equal(list.code, 0, list.stderr);
   assert.deepEqual(JSON.parse(list.stdout), [], 'the store forgot them');
+  // status (and its --json) shows the syslog drop counter: none here, the test's socket takes every line.
+  const status = await portsnareCli(lab, files, ['status', '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(
+    (JSON.parse(status.stdout) as { counters: Record<string, number> }).counters['syslog.dropped'],
+    0,
+  );
+  assert.match((await portsnareCli(lab, files, ['status'])).stdout, /^Counters: .* syslog\.dropped=0$/m);
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
 });
