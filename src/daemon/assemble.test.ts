@@ -10,8 +10,11 @@ import { parseIgnoreText } from '../config/ignore-file.ts';
 import type { Settings } from '../config/settings.ts';
 import { loadSettingsFile } from '../config/load-settings.ts';
 import type { ProbeEvent } from '../detect/probe.ts';
-import type { LogMessage } from '../report/messages.ts';
+import { formatHistoryLine } from '../report/history.ts';
+import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { Reporter } from '../report/reporter.ts';
+import { BanStore } from '../state/ban-store.ts';
+import { makeBan } from '../state/ban.ts';
 import { statePaths } from '../state/state-dir.ts';
 import { assemble } from './assemble.ts';
 import { Daemon } from './daemon.ts';
@@ -185,4 +188,64 @@ test('a service that cannot start stops the start; what began is stopped and the
   assert.equal(messages.at(-1)?.kind, 'shuttingDownAdmin');
   assert.equal(existsSync(statePaths(settings.stateDir).pidFile), false);
   assert.equal(stack.bans.store?.size, 0);
+});
+
+test("assembled: restore puts back no ban of a never-block address and writes the missing history line of a cut-off ban once; a reload lifts a ban whose host became ignored; the counters carry the sinks'", async () => {
+  const { dir, settings } = await setup();
+  const before = await BanStore.open(statePaths(settings.stateDir).bans, { now: () => time });
+  await before.addMany([
+    makeBan('192.0.2.1', time, null, [1], 'TCP SYN/Normal scan', 'stcp', ['hosts.deny']), // own address
+    makeBan('127.0.0.1', time, null, [], 'manual', 'manual', ['hosts.deny']), // loopback
+    makeBan('203.0.113.7', time, null, [1, 11, 15], 'TCP SYN/Normal scan', 'stcp', ['hosts.deny'], {
+      state: 'pending',
+    }),
+    makeBan('203.0.113.8', time, null, [1], 'TCP SYN/Normal scan', 'stcp', ['hosts.deny']),
+  ]);
+  await before.close();
+  const { reporter, messages } = recording();
+  reporter.add({ counters: () => ({ 'syslog.dropped': 2 }) });
+  const stack = assemble({
+    modes: ['stcp'],
+    settings,
+    ignore: NO_IGNORE,
+    reporter,
+    dryRun: new DryRun(),
+    hosts: { addresses: () => ['192.0.2.1'], guarded: () => [] },
+    resolver: { nameOf: (a) => Promise.resolve(a) },
+  });
+  await reporter.open();
+  await stack.bans.startOpen();
+  await stack.bans.restore();
+  const keeper = stack.bans.keeper!;
+  assert.deepEqual(
+    keeper.list().map((b) => b.address),
+    ['203.0.113.7', '203.0.113.8'],
+  );
+  const said = messages.map(formatMessage);
+  assert.ok(
+    said.includes(
+      'adminalert: Not restoring the ban of host 192.0.2.1: it is an address of this host; lifted from: hosts.deny',
+    ),
+    said.join('\n'),
+  );
+  assert.ok(said.some((m) => m.startsWith('adminalert: Not restoring the ban of host 127.0.0.1: ')));
+  const history = await readFile(join(dir, 'history'), 'utf8');
+  assert.equal(
+    history,
+    `${formatHistoryLine({ time: new Date(time), host: '203.0.113.7', address: '203.0.113.7', port: 15, protocol: 'tcp' })}\n`,
+  );
+
+  messages.length = 0;
+  stack.reconfigure(settings, parseIgnoreText('ignore', '203.0.113.8\n'));
+  stack.refreshAddresses(true);
+  assert.equal(await stack.liftNeverBlocked(), 1);
+  assert.deepEqual(messages.map(formatMessage), [
+    'attackalert: Host 203.0.113.8 has been unblocked (it is on the ignore list): hosts.deny',
+  ]);
+  assert.deepEqual(
+    keeper.list().map((b) => b.address),
+    ['203.0.113.7'],
+  );
+  assert.equal(stack.allCounters()['syslog.dropped'], 2);
+  await stack.bans.close();
 });

@@ -75,11 +75,13 @@ export function assemble(opts: AssembleOptions): Stack {
 
   let ledger: BlockedLedger;
   let records: MemoryRecordsSink | null = null;
+  let history: HistoryFileSink | null = null;
   const mode = opts.records ?? 'files';
   if (mode === 'files') {
     const paths = new Map(modes.map((m) => [m, blockedFilePath(current, m)] as const));
     const blocked = new BlockedFilesSink(paths, reporter);
-    reporter.add(new HistoryFileSink(current.historyFile, reporter)).add(blocked);
+    history = new HistoryFileSink(current.historyFile, reporter);
+    reporter.add(history).add(blocked);
     ledger = blocked;
   } else {
     records = new MemoryRecordsSink();
@@ -89,6 +91,12 @@ export function assemble(opts: AssembleOptions): Stack {
 
   const neverBlock = new NeverBlock(opts.ignore, opts.hosts ?? LIVE_HOST);
   const detector = new Detector(neverBlock.lists(), triggerSettings(current));
+  // The never-block test of a new ban (the detector's lists as last refreshed), for stored ones.
+  const refuse = (address: string): string | null => {
+    const verdict = detector.listed(address);
+    return verdict === null ? null : neverBlock.reason(address, verdict);
+  };
+  const historySink = history;
   const bans = new Bans({
     settings,
     log: reporter,
@@ -97,6 +105,8 @@ export function assemble(opts: AssembleOptions): Stack {
     storeDir: opts.storeDir ?? statePaths(current.stateDir).bans,
     now: opts.clock,
     onLifted: (addresses) => reporter.lifted(addresses),
+    refuse,
+    recordCutOff: historySink ? (bans) => historySink.repair(bans) : undefined,
   });
   const alerts = new AlertPath({
     detector,

@@ -12,7 +12,7 @@ import { BanKeeper } from '../respond/ban-keeper.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
 import type { CommandRunner } from '../respond/exec.ts';
 import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
-import { BanStore } from '../state/ban-store.ts';
+import { BanStore, type Ban } from '../state/ban-store.ts';
 import { StateNames } from '../state/state-dir.ts';
 import { bootChanged, NO_BACKEND, type ResolvedBackend } from './block-backend.ts';
 
@@ -36,6 +36,10 @@ export interface BansDeps {
   now?: () => number;
   /** Told which addresses stopped being banned. */
   onLifted?: (addresses: string[]) => Promise<void>;
+  /** Why an address must never be blocked (the never-block lists), or null; restore checks each ban. */
+  refuse?: (address: string) => string | null;
+  /** Writes the missing history lines of bans a crash cut off (the history file's sink). */
+  recordCutOff?: (bans: readonly Ban[]) => Promise<unknown>;
 }
 
 export class Bans {
@@ -97,7 +101,11 @@ export class Bans {
     for (const text of problems) log.log({ kind: 'banStoreProblem', dir: storeDir, text });
   }
 
-  /** The second half: put the stored bans back in force (routes again after a reboot). */
+  /**
+   * The second half: put the stored bans back in force (routes again after a reboot), except those
+   * of never-block addresses, which are lifted and forgotten; bans a crash cut off get their
+   * missing history lines.
+   */
   async restore(): Promise<void> {
     const { settings, log, storeDir } = this.#deps;
     const keeper = this.#keeper;
@@ -107,7 +115,11 @@ export class Bans {
     const report = store.loadReport;
     const rebooted = await bootChanged(settings().stateDir);
     const started = performance.now();
-    const count = await keeper.restore(rebooted);
+    const recordCutOff = this.#deps.recordCutOff;
+    const count = await keeper.restore(rebooted, {
+      refuse: this.#deps.refuse,
+      recordCutOff: recordCutOff && (async (bans) => void (await recordCutOff(bans))),
+    });
     if (count > 0) {
       log.log({
         kind: 'bansRestored',

@@ -90,6 +90,7 @@ export class Daemon implements ControlTarget {
   /** Stops what was started, in reverse (responses under way get a bounded wait), then 1.2's shutdown pair. */
   async stop(): Promise<void> {
     for (const service of this.#begun.splice(0).reverse()) await service.stop();
+    this.stack.reporter.notify();
     this.stack.reporter.log({ kind: 'shuttingDownSecurity' });
     this.stack.reporter.log({ kind: 'shuttingDownAdmin' });
   }
@@ -126,5 +127,7 @@ export class Daemon implements ControlTarget {
       ignoreEntries: next.ignore.entries.length,
       localAddresses: this.stack.neverBlock.lists().own.size,
     });
+    // A banned host now on a never-block list (the ignore file, say) is unblocked at once.
+    await this.stack.liftNeverBlocked();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * @module daemon/housekeeping
- * The daemon's timers, as one service: lifting expired bans, noticing when the host's addresses,
- * gateways or resolvers change, and (with nftables) putting our table back when someone removed it,
+ * The daemon's timers, as one service: lifting expired bans, saying what the log's sinks lost,
+ * noticing when the host's addresses, gateways or resolvers change (and lifting bans of addresses
+ * that became never-block ones), and (with nftables) putting our table back when someone removed it,
  * with each ban's time left. A failing task is logged and tried again at the next tick; ticks of one
  * task never overlap; no timer keeps the process alive.
  */
@@ -57,10 +58,12 @@ export function housekeeping(stack: Stack, timings: HousekeepingTimings): Servic
     start() {
       every(timings.expiryMs, async () => {
         await stack.bans.keeper?.expire();
+        // Lines the log lost (syslog's queue overflowed): said once its queue has drained.
+        stack.reporter.notify();
       });
-      every(timings.addressesMs, () => {
-        stack.refreshAddresses(false);
-        return Promise.resolve();
+      every(timings.addressesMs, async () => {
+        // A banned host that became an own address, a gateway or a resolver is unblocked.
+        if (stack.refreshAddresses(false)) await stack.liftNeverBlocked();
       });
       const nft = stack.bans.backend.table;
       const store = stack.bans.store;

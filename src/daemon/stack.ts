@@ -132,6 +132,19 @@ export class Stack {
     return verdict === null ? null : this.neverBlock.reason(address, verdict);
   }
 
+  /**
+   * Lifts the bans of addresses that became never-block addresses (a host added to the ignore file
+   * and a SIGHUP, a new own address, gateway or resolver), with a line each saying why. Returns how
+   * many were lifted.
+   */
+  async liftNeverBlocked(): Promise<number> {
+    const keeper = this.bans.keeper;
+    if (!keeper) return 0;
+    const refusals = keeper.refusals((address) => this.neverBlockReason(address));
+    if (refusals.length === 0) return 0;
+    return (await keeper.liftRefused(refusals, 'reload')).length;
+  }
+
   /** `portsnare block ADDR [--for D]`: blocks by hand (not capped), recorded like any ban. */
   async manualBlock(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {
     const keeper = this.bans.keeper;
@@ -145,7 +158,7 @@ export class Stack {
     );
   }
 
-  /** Every counter of the alert path and the sensors, flat (`capture.probes`, `alerts`, ...). */
+  /** Every counter of the alert path, the sensors and the log's sinks, flat (`capture.probes`, `alerts`, `syslog.dropped`, ...). */
   allCounters(): Record<string, number> {
     const all: Record<string, number> = {
       ...this.alerts.counters,
@@ -154,7 +167,7 @@ export class Stack {
     for (const sensor of this.#sensors) {
       for (const [key, value] of Object.entries(sensor.counters())) all[`${sensor.name}.${key}`] = value;
     }
-    return all;
+    return { ...all, ...this.reporter.counters() };
   }
 
   /** What every sensor watches. */

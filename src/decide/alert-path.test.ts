@@ -61,9 +61,10 @@ function harness(
   const banned = new Set<string>();
   const listed = new Set<string>();
   const clock = { now: T0 };
-  const ok = (r: BanRequest): Promise<BanOutcome> => {
+  const ok = async (r: BanRequest): Promise<BanOutcome> => {
     banned.add(r.address);
-    return Promise.resolve({ ok: true, actions: [], ban: null });
+    await r.record?.();
+    return { ok: true, actions: [], ban: null };
   };
   const deps: AlertPathDeps = {
     detector: { judge: opts.verdict ?? (() => ({ kind: 'alert', count: 3, ports: [1, 2, 3] })) },
@@ -99,10 +100,11 @@ test('an alert is logged, banned once with its ports and scan type, and recorded
   assert.deepEqual(h.kinds(), ['stealthScan']);
   assert.equal(h.bans.length, 1);
   assert.deepEqual(
-    { ...h.bans[0], host: undefined },
+    { ...h.bans[0], host: undefined, record: undefined },
     {
       address: '203.0.113.9',
       host: undefined,
+      record: undefined,
       port: 15,
       mode: 'stcp',
       protocol: 'tcp',

@@ -5,7 +5,8 @@
  * 1.2's lines and answered at most once per host at a time (later hits wait for that outcome and
  * then say "already blocked" unless it failed); at most MAX_PENDING_ALERTS handled at once; the
  * MAX_BLOCKS_PER_MINUTE cap; a host already banned or listed in a blocked file is "already
- * blocked"; a successful ban recorded (history and blocked files, via the reporter). The response
+ * blocked"; a successful ban recorded (history and blocked files, via the reporter, before the ban
+ * is settled in the store). The response
  * itself is the ban keeper's; what is logged where is the reporter's.
  */
 import type { Settings } from '../config/settings.ts';
@@ -163,6 +164,13 @@ export class AlertPath {
     if (keeper.has(event.source) || (await this.#deps.ledger.has(event.source))) return 'already';
     if (!this.#mayBlock(event)) return 'failed';
     const settings = this.#deps.settings();
+    const line = formatHistoryLine({
+      time: new Date(event.time),
+      host,
+      address: event.source,
+      port: event.port,
+      protocol: event.protocol,
+    });
     const outcome = await keeper.ban({
       address: event.source,
       host,
@@ -174,20 +182,15 @@ export class AlertPath {
       seconds: settings.blockTime > 0 ? settings.blockTime : null,
       origin: 'detection',
       evidence: event.evidence,
+      // History and blocked file, written before the ban is settled in the store: a settled ban
+      // has its line; one a crash left pending gets it at the next start if it is missing.
+      record: () => this.#deps.report.blocked({ line, address: event.source, mode: event.mode }),
     });
     if (!outcome.ok) {
       this.counters.failedResponses++;
       return 'failed';
     }
     this.counters.blocks++;
-    const line = formatHistoryLine({
-      time: new Date(event.time),
-      host,
-      address: event.source,
-      port: event.port,
-      protocol: event.protocol,
-    });
-    await this.#deps.report.blocked({ line, address: event.source, mode: event.mode });
     return 'blocked';
   }
 

@@ -76,6 +76,10 @@ export type LogMessage =
   | { kind: 'manualBlock'; address: string; seconds: number | null }
   | { kind: 'bansRestored'; count: number; dir: string; ms: number; routesRerun: boolean }
   | { kind: 'banStoreProblem'; dir: string; text: string }
+  | { kind: 'banRefused'; address: string; reason: string; backends: string; at: 'restore' | 'reload' }
+  | { kind: 'bansRefusedMore'; count: number; at: 'restore' | 'reload' }
+  | { kind: 'historyRepaired'; count: number; path: string }
+  | { kind: 'syslogDropped'; count: number }
   | { kind: 'nftTablePutBack'; table: string; bans: number }
   | { kind: 'nftError'; reason: string }
   | { kind: 'addressesChanged'; own: number; protectedHosts: number }
@@ -192,6 +196,18 @@ const formatters: Formatters = {
   bansRestored: (m) =>
     `adminalert: Restored ${m.count} ban(s) from ${m.dir} in ${m.ms} ms${m.routesRerun ? '; the host rebooted, so KILL_ROUTE was run again for them' : ''}`,
   banStoreProblem: (m) => `adminalert: WARNING: ban store ${m.dir}: ${m.text}`,
+  banRefused: (m) =>
+    m.at === 'restore'
+      ? `adminalert: Not restoring the ban of host ${m.address}: ${m.reason}; lifted from: ${m.backends || 'nothing to undo'}`
+      : `attackalert: Host ${m.address} has been unblocked (${m.reason}): ${m.backends || 'nothing to undo'}`,
+  bansRefusedMore: (m) =>
+    m.at === 'restore'
+      ? `adminalert: ${m.count} more stored ban(s) not restored: their hosts are never blocked`
+      : `attackalert: ${m.count} more host(s) have been unblocked: they are never blocked`,
+  historyRepaired: (m) =>
+    `adminalert: Wrote the missing history line(s) of ${m.count} ban(s) a crash cut off to ${m.path}`,
+  syslogDropped: (m) =>
+    `adminalert: WARNING: ${m.count} syslog line(s) were dropped (socket full or missing)`,
   nftTablePutBack: (m) =>
     `adminalert: WARNING: nftables table inet ${m.table} had been removed; put it back with ${m.bans} ban(s)`,
   nftError: (m) => `adminalert: ERROR: nftables: ${m.reason}`,

@@ -48,6 +48,10 @@ export interface Sink {
   message?(event: MessageEvent): void;
   blocked?(record: BlockRecord): Promise<void>;
   lifted?(addresses: readonly string[]): Promise<void>;
+  /** The sink's own counters (e.g. `syslog.dropped`), for the counters line and `status`. */
+  counters?(): Record<string, number>;
+  /** What the sink has to say about itself now (e.g. lines it lost), logged through every sink. */
+  notices?(): LogMessage[];
   close?(): void;
 }
 
@@ -83,6 +87,18 @@ export class Reporter implements AlertLog {
 
   async lifted(addresses: readonly string[]): Promise<void> {
     for (const sink of this.#sinks) await sink.lifted?.(addresses);
+  }
+
+  /** Every sink's counters, flat. */
+  counters(): Record<string, number> {
+    const all: Record<string, number> = {};
+    for (const sink of this.#sinks) Object.assign(all, sink.counters?.());
+    return all;
+  }
+
+  /** Logs what the sinks have to say about themselves (the daemon asks on a timer and at shutdown). */
+  notify(): void {
+    for (const sink of this.#sinks) for (const message of sink.notices?.() ?? []) this.log(message);
   }
 
   close(): void {

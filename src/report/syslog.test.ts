@@ -99,3 +99,37 @@ test('drops are counted and handed out once, when the queue has drained', async 
   assert.equal(writer.takeUnreportedDrops(), 0);
   writer.close();
 });
+
+test('the log says once how many syslog lines were dropped, counts them as syslog.dropped, and its stderr mirror escapes as syslog does', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-syslog-'));
+  const mirrored: string[] = [];
+  const writer = new SyslogWriter(join(dir, 'nobody-listens'));
+  const log = createAlertLog({
+    ident: 'portsnare',
+    pid: 7,
+    syslog: writer,
+    mirror: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        mirrored.push(chunk.toString());
+        callback();
+      },
+    }),
+  });
+  t.after(() => log.close());
+  for (let port = 1; port <= 3; port++) log.log({ kind: 'listen', protocol: 'tcp', port });
+  assert.deepEqual(log.counters(), { 'syslog.dropped': 3 });
+  log.notify();
+  const warning = 'adminalert: WARNING: 3 syslog line(s) were dropped (socket full or missing)';
+  assert.ok(mirrored.at(-1)?.endsWith(`portsnare[7]: ${warning}\n`), mirrored.at(-1));
+  // The warning itself went the same way (no socket): counted, said at the next look, never twice.
+  assert.deepEqual(log.counters(), { 'syslog.dropped': 4 });
+  const before = mirrored.length;
+  log.notify();
+  assert.ok(mirrored.at(-1)?.includes('WARNING: 1 syslog line(s) were dropped'));
+  assert.equal(mirrored.length, before + 1);
+
+  // The mirror shows the escaped text syslog gets, not raw control characters.
+  log.log({ kind: 'reloadFailed', reason: 'bad "x\x1b[2J\x00y"' });
+  assert.match(mirrored.at(-1) ?? '', /reload failed|Reload failed/);
+  assert.ok(mirrored.at(-1)?.endsWith('previous configuration: bad "x#033[2J#000y"\n'), mirrored.at(-1));
+});

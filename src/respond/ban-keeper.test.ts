@@ -7,7 +7,13 @@ import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { BanStore } from '../state/ban-store.ts';
 import { makeBan } from '../state/ban.ts';
-import { BanKeeper, LIFT_LINES_PER_BATCH, PENDING, type BanRequest } from './ban-keeper.ts';
+import {
+  BanKeeper,
+  LIFT_LINES_PER_BATCH,
+  PENDING,
+  REFUSAL_LINES_PER_BATCH,
+  type BanRequest,
+} from './ban-keeper.ts';
 import type { ActionReport, BackendName, LiftTarget, ResponseRequest } from './classic-responder.ts';
 
 /** A responder that succeeds or fails as told and records what it was asked. */
@@ -268,4 +274,104 @@ test('a ban a crash cut off mid-response is put back in every planned backend, i
   assert.equal(store.get('192.0.2.2')?.state, 'settled');
   assert.equal(store.get('192.0.2.2')?.origin, 'detection', 'a restored ban keeps its origin');
   await store.close();
+});
+
+test('restore re-checks the never-block lists: a refused ban is not put back, is lifted from its backends and forgotten, and said', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-keeper-'));
+  const before = await BanStore.open(dir, { now: () => 0 });
+  await before.addMany([
+    makeBan('192.0.2.1', 0, null, [1], 'Connect', 'tcp', ['nft', 'hosts.deny']),
+    makeBan('192.0.2.9', 0, null, [2], 'Connect', 'tcp', ['nft', 'route']),
+    makeBan('127.0.0.1', 0, null, [3], 'manual', 'manual', ['hosts.deny'], { state: PENDING }),
+  ]);
+  await before.close();
+  const store = await BanStore.open(dir, { now: () => 1000, dropExpired: false });
+  const responder = fakeResponder();
+  const lines: string[] = [];
+  const log: AlertLog = { log: (m: LogMessage) => lines.push(formatMessage(m)), close: () => undefined };
+  const lifted: string[] = [];
+  const keeper = new BanKeeper({
+    store,
+    responder,
+    log,
+    now: () => 1000,
+    onLifted: (a) => void lifted.push(...a),
+  });
+  const reasons: Record<string, string> = {
+    '192.0.2.9': 'it is on the ignore list',
+    '127.0.0.1': 'it is an address of this host',
+  };
+  const cutOff: string[] = [];
+  const count = await keeper.restore(false, {
+    refuse: (a) => reasons[a] ?? null,
+    recordCutOff: (bans) => Promise.resolve(void cutOff.push(...bans.map((b) => b.address))),
+  });
+  assert.equal(count, 1);
+  assert.deepEqual(
+    responder.calls.reapply.map((r) => r.bans.map((b) => b.address)),
+    [['192.0.2.1']],
+  );
+  assert.deepEqual(responder.calls.lift, [
+    [
+      { address: '192.0.2.9', backends: ['nft', 'route'], port: 2, mode: 'tcp' },
+      { address: '127.0.0.1', backends: ['hosts.deny'], port: 3, mode: 'manual' },
+    ],
+  ]);
+  assert.deepEqual(lines, [
+    'adminalert: Not restoring the ban of host 192.0.2.9: it is on the ignore list; lifted from: nft, route',
+    'adminalert: Not restoring the ban of host 127.0.0.1: it is an address of this host; lifted from: hosts.deny',
+  ]);
+  assert.deepEqual(
+    [...store.all()].map((b) => b.address),
+    ['192.0.2.1'],
+  );
+  assert.deepEqual(lifted.sort(), ['127.0.0.1', '192.0.2.9']);
+  assert.deepEqual(cutOff, [], 'a refused pending ban gets no history line');
+  await store.close();
+  // The next start finds nothing of them.
+  const again = await BanStore.open(dir, { now: () => 2000, dropExpired: false });
+  assert.deepEqual(
+    [...again.all()].map((b) => b.address),
+    ['192.0.2.1'],
+  );
+  await again.close();
+});
+
+test('refused bans past a few are said in one line; a reload lifts bans that became never-block ones', async () => {
+  const { keeper, lines, store } = await setup();
+  for (let i = 0; i < REFUSAL_LINES_PER_BATCH + 3; i++) await keeper.ban(request(`198.51.100.${i}`));
+  await keeper.ban(request('192.0.2.50'));
+  lines.length = 0;
+  const refusals = keeper.refusals((a) => (a.startsWith('198.51.100.') ? 'it is on the ignore list' : null));
+  assert.equal(refusals.length, REFUSAL_LINES_PER_BATCH + 3);
+  assert.equal((await keeper.liftRefused(refusals, 'reload')).length, REFUSAL_LINES_PER_BATCH + 3);
+  assert.equal(lines.length, REFUSAL_LINES_PER_BATCH + 1);
+  assert.equal(
+    lines[0],
+    'attackalert: Host 198.51.100.0 has been unblocked (it is on the ignore list): nft, hosts.deny, route',
+  );
+  assert.equal(lines.at(-1), 'attackalert: 3 more host(s) have been unblocked: they are never blocked');
+  assert.deepEqual(
+    [...store.all()].map((b) => b.address),
+    ['192.0.2.50'],
+  );
+});
+
+test('a ban is recorded (its history line) after its response and before it is settled; a failed one is not', async () => {
+  const { keeper, store } = await setup();
+  const states: (string | undefined)[] = [];
+  const ok = await keeper.ban({
+    ...request('192.0.2.1'),
+    record: () => Promise.resolve(void states.push(store.get('192.0.2.1')?.state)),
+  });
+  assert.equal(ok.ok, true);
+  assert.deepEqual(states, ['pending'], 'the line is written while the stored ban is still pending');
+  assert.equal(store.get('192.0.2.1')?.state, 'settled');
+  const failing = await setup({ NFT: true });
+  let recorded = false;
+  await failing.keeper.ban({
+    ...request('192.0.2.2'),
+    record: () => Promise.resolve(void (recorded = true)),
+  });
+  assert.equal(recorded, false);
 });

@@ -5,10 +5,15 @@
  * response succeeded, with the backends that took it; a failed response is undone where it partly
  * succeeded and recorded nowhere. Lifting (expiry, `unblock`, `flush`) undoes a ban in every backend
  * it was recorded with, then removes the record, so a crash in between lifts it again at the next
- * start instead of forgetting the undo. Restore puts every stored ban back after a restart.
+ * start instead of forgetting the undo. Restore puts every stored ban back after a restart, except
+ * bans of never-block addresses (the same test as a new ban's), which it lifts and forgets, saying
+ * why; a reload does the same for bans whose host became a never-block address. A ban's record
+ * (its history line) is written after its response and before the ban is settled, so only a ban
+ * a crash left pending can lack it, and restore has it written then.
  */
 import { canonicalAddress, cidrContains, parseCidr } from '../net/address.ts';
 import type { AlertLog } from '../report/alert-log.ts';
+import type { LogMessage } from '../report/messages.ts';
 import type { EvidenceKind } from '../detect/probe.ts';
 import type { BanStore } from '../state/ban-store.ts';
 import { banDefaults, makeBan, withBan, type Ban, type BanOrigin, type BanState } from '../state/ban.ts';
@@ -38,6 +43,34 @@ export interface BanRequest extends ResponseRequest {
   origin?: BanOrigin;
   /** The kind of evidence; default by mode (tcp: handshake, udp: datagram, others: packet; manual: none). */
   evidence?: EvidenceKind | null;
+  /**
+   * Writes what the ban is recorded as (its history line): run once the response succeeded and
+   * before the ban is settled in the store, so a settled ban always has its line and only a ban a
+   * crash left pending may lack it (restore's `recordCutOff` writes it then).
+   */
+  record?: () => Promise<void>;
+}
+
+/** A stored ban that may not be put back or kept (a never-block address), and why. */
+export interface Refusal {
+  ban: Ban;
+  reason: string;
+}
+
+/** When a ban of a never-block address is found: at restore (not put back) or at a reload (lifted). */
+export type RefusalMoment = 'restore' | 'reload';
+
+/** Refused bans get a line each up to this many, then one line for the rest. */
+export const REFUSAL_LINES_PER_BATCH = 10;
+
+export interface RestoreOptions {
+  /** Why an address must never be blocked (the never-block lists), or null: checked for every ban. */
+  refuse?: (address: string) => string | null;
+  /**
+   * Given the bans a crash cut off mid-response (still pending), before they are settled: writes
+   * the history lines that are missing among them.
+   */
+  recordCutOff?: (bans: readonly Ban[]) => Promise<void>;
 }
 
 export interface BanKeeperDeps {
@@ -124,6 +157,7 @@ export class BanKeeper {
     }
     const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
     const changed = outcome.actions.filter((a) => a.ok && !a.alreadyThere).map((a) => backendOf(a.key));
+    if (outcome.ok) await request.record?.();
     if (!outcome.ok) {
       const undoable = changed.filter((b) => b !== 'cmd');
       if (undoable.length > 0) {
@@ -188,21 +222,62 @@ export class BanKeeper {
   }
 
   /** Lifts bans from every backend that holds them, then forgets them; returns the bans lifted. */
-  async lift(bans: readonly Ban[], reason: LiftReason): Promise<Ban[]> {
+  lift(bans: readonly Ban[], reason: LiftReason): Promise<Ban[]> {
+    // One line per host, up to a point: a mass expiry or a flush of a million bans says the rest
+    // in one line instead of flooding syslog (whose queue would drop lines anyway).
+    return this.#liftAll(
+      bans,
+      LIFT_LINES_PER_BATCH,
+      (b, backends) => ({ kind: 'banLifted', address: b.address, reason, backends }),
+      (count) => ({ kind: 'bansLiftedMore', count, reason }),
+    );
+  }
+
+  /**
+   * Lifts stored bans of never-block addresses (an ignore-listed host, an own address, a gateway, a
+   * resolver, an address that is not a real peer) from every backend they were recorded with, and
+   * forgets them, with a line each saying why (one line for the rest past a few).
+   */
+  liftRefused(refusals: readonly Refusal[], at: RefusalMoment): Promise<Ban[]> {
+    const why = new Map(refusals.map((r) => [r.ban.address, r.reason]));
+    return this.#liftAll(
+      refusals.map((r) => r.ban),
+      REFUSAL_LINES_PER_BATCH,
+      (b, backends) => ({
+        kind: 'banRefused',
+        address: b.address,
+        reason: why.get(b.address) ?? '',
+        backends,
+        at,
+      }),
+      (count) => ({ kind: 'bansRefusedMore', count, at }),
+    );
+  }
+
+  /** The stored bans of addresses `refuse` gives a reason for. */
+  refusals(refuse: (address: string) => string | null): Refusal[] {
+    const out: Refusal[] = [];
+    for (const ban of this.#deps.store.all()) {
+      const reason = refuse(ban.address);
+      if (reason !== null) out.push({ ban, reason });
+    }
+    return out;
+  }
+
+  async #liftAll(
+    bans: readonly Ban[],
+    lines: number,
+    say: (ban: Ban, backends: string) => LogMessage,
+    sayMore: (count: number) => LogMessage,
+  ): Promise<Ban[]> {
     const mine = bans.filter((b) => !this.#lifting.has(b.address));
     if (mine.length === 0) return [];
     for (const b of mine) this.#lifting.add(b.address);
     try {
       const undone = await this.#deps.responder.lift(mine.map(liftTarget));
-      // One line per host, up to a point: a mass expiry or a flush of a million bans says the rest
-      // in one line instead of flooding syslog (whose queue would drop lines anyway).
-      for (const b of mine.slice(0, LIFT_LINES_PER_BATCH)) {
-        const done = undone.get(b.address) ?? [];
-        this.#deps.log.log({ kind: 'banLifted', address: b.address, reason, backends: done.join(', ') });
-      }
-      if (mine.length > LIFT_LINES_PER_BATCH) {
-        this.#deps.log.log({ kind: 'bansLiftedMore', count: mine.length - LIFT_LINES_PER_BATCH, reason });
-      }
+      for (const b of mine.slice(0, lines))
+        this.#deps.log.log(say(b, (undone.get(b.address) ?? []).join(', ')));
+      if (mine.length > lines) this.#deps.log.log(sayMore(mine.length - lines));
       await Promise.all(mine.map((b) => this.#deps.store.remove(b.address)));
       await this.#deps.onLifted?.(mine.map((b) => b.address));
       return mine;
@@ -254,17 +329,24 @@ export class BanKeeper {
    * when `rerunRoutes`, i.e. the host rebooted since the bans were made), then lifts the ones whose
    * time passed while nobody ran. A ban whose response a crash cut off (still PENDING) is put back
    * in all its planned backends, its route redone (UNKILL_ROUTE, then KILL_ROUTE), and its record
-   * settled. Returns how many were put back.
+   * settled, once `recordCutOff` wrote the history lines missing among them. A ban of an address
+   * `refuse` gives a reason for (the never-block lists, as for a new ban) is not put back: it is
+   * lifted from the backends it was recorded with (a route or hosts.deny line left from before)
+   * and forgotten, with a line saying why. Returns how many were put back.
    */
-  async restore(rerunRoutes: boolean): Promise<number> {
+  async restore(rerunRoutes: boolean, opts: RestoreOptions = {}): Promise<number> {
     const now = this.#now();
     const settled: (LiftTarget & { secondsLeft: number | null })[] = [];
     const cutOff: Ban[] = [];
+    const refused: Refusal[] = [];
     for (const ban of this.#deps.store.all()) {
       if (ban.expires !== null && ban.expires <= now) continue;
-      if (ban.state === PENDING) cutOff.push(ban);
+      const reason = opts.refuse?.(ban.address) ?? null;
+      if (reason !== null) refused.push({ ban, reason });
+      else if (ban.state === PENDING) cutOff.push(ban);
       else settled.push({ ...liftTarget(ban), secondsLeft: secondsLeft(ban, now) });
     }
+    if (refused.length > 0) await this.liftRefused(refused, 'restore');
     await this.#deps.responder.reapply(settled, rerunRoutes);
     if (cutOff.length > 0) {
       await this.#deps.responder.reapply(
@@ -272,6 +354,7 @@ export class BanKeeper {
         true,
         true,
       );
+      await opts.recordCutOff?.(cutOff);
       // Settled, keeping their origin: `restored` is not written for the keeper's own restarts.
       const done = cutOff.map((b) => withBan(b, { state: 'settled' }));
       await this.#write(() => this.#deps.store.addMany(done), `${done.length} interrupted ban(s)`);

@@ -7,7 +7,8 @@
 //    ban store) is back in the nft set (the table was deleted meanwhile), has exactly one hosts.deny
 //    line (lines removed meanwhile are put back, present ones are not doubled) and its blackhole
 //    route (not re-run, not doubled); `portsnare list` shows them; the restart says how many bans it
-//    restored; a restored host probing again is "already blocked", not blocked twice.
+//    restored; a restored host probing again is "already blocked", not blocked twice; and every
+//    stored ban has exactly one history line (those the kill cut off are written at the restart).
 // 2. A spoofed flood cannot make the daemon block the host's default gateway, its own address or an
 //    ignored host, even when forged multi-port scans come "from" them (each refusal said once), nor
 //    any one-packet flood source; a real nmap SYN scan during the flood is still blocked while the
@@ -230,6 +231,21 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
     recorded.filter((a) => !listed.has(a)),
     [],
     'recorded hosts missing from portsnare list',
+  );
+  // The other way round: every stored ban has its history line (fail2ban's input), exactly one; the
+  // start wrote those of bans the kill cut off before their line was written (issue 9 item 5).
+  const history = historyAddresses(await readText(files.history));
+  const repaired = /^adminalert: Wrote the missing history line\(s\) of (\d+) ban/.exec(
+    sink.messages().find((msg) => msg.startsWith('adminalert: Wrote the missing history line')) ?? '',
+  );
+  t.diagnostic(`the restart wrote ${repaired?.[1] ?? 0} missing history line(s)`);
+  assert.deepEqual(duplicates(history), [], 'one history line per ban after the restart');
+  assert.equal(history.length, recorded.length + Number(repaired?.[1] ?? 0));
+  const lined = new Set(history);
+  assert.deepEqual(
+    bans.filter((b) => !lined.has(b.address)).map((b) => b.address),
+    [],
+    'stored bans without a history line',
   );
 
   // A restored host probing again is already blocked, not blocked twice.

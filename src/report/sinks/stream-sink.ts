@@ -3,11 +3,12 @@
  * Every message as a text line on a stream: `timestamp PREFIXtext`. The foreground daemon mirrors
  * syslog to stderr with the prefix `ident[pid]: `; `replay` prints to stdout with none, in packet
  * time. A stream that goes away (the terminal closed, a pipe reader died) is dropped, never retried:
- * its write errors must not turn into an endless stream of errors about logging errors.
+ * its write errors must not turn into an endless stream of errors about logging errors. Control
+ * characters are escaped as syslog's are (`#033`).
  */
 import type { LogMessage } from '../messages.ts';
 import type { MessageEvent, Sink } from '../reporter.ts';
-import { syslogTimestamp } from '../syslog.ts';
+import { escapeControlCharacters, syslogTimestamp } from '../syslog.ts';
 
 export class StreamSink implements Sink {
   #stream: NodeJS.WritableStream | null;
@@ -30,6 +31,9 @@ export class StreamSink implements Sink {
 
   message(event: MessageEvent): void {
     if (this.#skip(event.message)) return;
-    this.#stream?.write(`${syslogTimestamp(event.date)} ${this.#prefix}${event.text}\n`);
+    // The same escaped text as syslog gets: no raw control character reaches a terminal.
+    this.#stream?.write(
+      `${syslogTimestamp(event.date)} ${this.#prefix}${escapeControlCharacters(event.text)}\n`,
+    );
   }
 }

@@ -1,8 +1,11 @@
 /**
  * @module report/sinks/syslog-sink
  * Every message to syslog as glibc's syslog(3) sends it (report/syslog): `<PRI>timestamp
- * ident[pid]: text`, one datagram each. Closing the sink closes the writer.
+ * ident[pid]: text`, one datagram each. Counts the lines the writer dropped (`syslog.dropped`) and,
+ * once its queue drained, says how many were dropped since it last said so. Closing the sink closes
+ * the writer.
  */
+import type { LogMessage } from '../messages.ts';
 import type { MessageEvent, Sink } from '../reporter.ts';
 import { formatSyslogRecord, type SyslogWriter } from '../syslog.ts';
 
@@ -21,6 +24,15 @@ export class SyslogSink implements Sink {
     this.#writer.write(
       formatSyslogRecord(event.text, { ident: this.#ident, pid: this.#pid, date: event.date }),
     );
+  }
+
+  counters(): Record<string, number> {
+    return { 'syslog.dropped': this.#writer.stats.dropped };
+  }
+
+  notices(): LogMessage[] {
+    const count = this.#writer.takeUnreportedDrops();
+    return count > 0 ? [{ kind: 'syslogDropped', count }] : [];
   }
 
   close(): void {
