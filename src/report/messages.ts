@@ -76,6 +76,7 @@ export type LogMessage =
   | { kind: 'manualBlock'; address: string; seconds: number | null }
   | { kind: 'bansRestored'; count: number; dir: string; ms: number; routesRerun: boolean }
   | { kind: 'banStoreProblem'; dir: string; text: string }
+  | { kind: 'banStoreLost'; dir: string; text: string }
   | { kind: 'nftTablePutBack'; table: string; bans: number }
   | { kind: 'nftError'; reason: string }
   | { kind: 'addressesChanged'; own: number; protectedHosts: number }
@@ -192,6 +193,7 @@ const formatters: Formatters = {
   bansRestored: (m) =>
     `adminalert: Restored ${m.count} ban(s) from ${m.dir} in ${m.ms} ms${m.routesRerun ? '; the host rebooted, so KILL_ROUTE was run again for them' : ''}`,
   banStoreProblem: (m) => `adminalert: WARNING: ban store ${m.dir}: ${m.text}`,
+  banStoreLost: (m) => `adminalert: ERROR: ban store ${m.dir}: ${m.text}`,
   nftTablePutBack: (m) =>
     `adminalert: WARNING: nftables table inet ${m.table} had been removed; put it back with ${m.bans} ban(s)`,
   nftError: (m) => `adminalert: ERROR: nftables: ${m.reason}`,
