@@ -68,14 +68,19 @@ export interface ResponseFinished {
 export const responseChannel = new TypedChannel<ResponseFinished>(ChannelNames.response);
 
 /** The lines held for the response running in this async context (see respond()). */
-const heldLines = new AsyncLocalStorage<LogMessage[]>();
+interface Held {
+  lines: LogMessage[];
+  /** False once respond() has released them: a timer a backend started meanwhile logs straight out. */
+  open: boolean;
+}
+const heldLines = new AsyncLocalStorage<Held>();
 
 /** The backends' log: during a response its lines are held, otherwise they go straight out. */
 function holdingLog(log: AlertLog): AlertLog {
   return {
     log: (message) => {
       const held = heldLines.getStore();
-      if (held) held.push(message);
+      if (held?.open) held.lines.push(message);
       else log.log(message);
     },
     close: () => log.close(),
@@ -158,18 +163,26 @@ export class ClassicResponder {
     if (request.mode !== 'manual' && level === 0) {
       this.#deps.log.log({ kind: 'ignoringResponse', protocol: request.protocol });
     }
-    const held: LogMessage[] = [];
-    await heldLines.run(held, async () => {
-      for (const backend of this.#steps(request)) actions.push(await backend.block(request));
-    });
+    const held: Held = { lines: [], open: true };
+    try {
+      await heldLines.run(held, async () => {
+        for (const backend of this.#steps(request)) actions.push(await backend.block(request));
+      });
+    } catch (err) {
+      // A backend reports failures as values; should one throw, what it said is still said.
+      for (const message of held.lines) this.#deps.log.log(message);
+      throw err;
+    } finally {
+      held.open = false;
+    }
     const ok = actions.every((a) => a.ok);
     if (ok) {
       if (opts.announce && actions.length > 0) this.#deps.log.log(opts.announce);
-      for (const message of held) this.#deps.log.log(message);
+      for (const message of held.lines) this.#deps.log.log(message);
     } else {
       // What the keeper undoes was never blocked as far as anyone reading the log is concerned.
       const undone = new Set(actions.filter((a) => a.ok && !a.alreadyThere).map((a) => a.key));
-      for (const message of held) {
+      for (const message of held.lines) {
         const claim = CLAIMS[message.kind];
         if (claim === undefined || !undone.has(claim)) this.#deps.log.log(message);
       }
