@@ -4,9 +4,12 @@
  * blocking: the file is opened with O_NONBLOCK (so a FIFO or a device cannot hang the open), its
  * type is checked on the open descriptor (so it cannot be swapped between check and read), and only
  * a regular file of at most `maxBytes` is read. Failures are PortsnareErrors with a clear message.
+ * Also the daemon's way to append to a file it writes at run time (history, blocked files): the same
+ * open without blocking and the same type check, so a path that became a FIFO after the start is a
+ * reported failure, never a hang.
  */
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 
@@ -77,4 +80,45 @@ export function readFailure(err: unknown): string {
   if (err instanceof PortsnareError) return err.message;
   const code = systemErrorCode(err);
   return code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(err)}`;
+}
+
+/**
+ * Opens `path` for appending (created with `mode` if missing): O_APPEND|O_NONBLOCK|O_NOCTTY, so a
+ * FIFO or a device cannot hang the open (a FIFO without a reader fails with ENXIO at once), and the
+ * open descriptor must be a regular file. Throws PortsnareError FILE_TYPE otherwise, or the system
+ * error of the open unchanged. O_NONBLOCK changes nothing for a regular file's writes.
+ */
+export async function openRegularForAppend(path: string, mode: number): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY,
+      mode,
+    );
+  } catch (err) {
+    if (systemErrorCode(err) === 'ENXIO') {
+      throw new PortsnareError(
+        ErrorCodes.FILE_TYPE,
+        `${path} is a FIFO or a device, not a regular file; not written`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new PortsnareError(
+        ErrorCodes.FILE_TYPE,
+        `${path} is ${fileTypeName(stats)}, not a regular file; not written`,
+      );
+    }
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }

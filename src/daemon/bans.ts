@@ -12,7 +12,7 @@ import { BanKeeper } from '../respond/ban-keeper.ts';
 import { ClassicResponder } from '../respond/classic-responder.ts';
 import type { CommandRunner } from '../respond/exec.ts';
 import type { HostsDenyOutcome } from '../respond/hosts-deny.ts';
-import { BanStore, type Ban } from '../state/ban-store.ts';
+import { BanStore, snapshotLoss, type Ban } from '../state/ban-store.ts';
 import { StateNames } from '../state/state-dir.ts';
 import { bootChanged, NO_BACKEND, type ResolvedBackend } from './block-backend.ts';
 
@@ -96,9 +96,13 @@ export class Bans {
       report.corruptRecords > 0 && `${report.corruptRecords} damaged record(s) skipped`,
       report.tornTailBytes > 0 && `${report.tornTailBytes} byte(s) of an interrupted write dropped`,
       report.snapshotShortfall > 0 && `${report.snapshotShortfall} ban(s) missing from the snapshot`,
+      report.badAddresses > 0 &&
+        `${report.badAddresses} record(s) skipped whose address is not a canonical unicast address`,
       ...report.rejectedFiles.map((f) => `a file that is not a ban store was moved to ${f}`),
     ].filter((p): p is string => typeof p === 'string');
     for (const text of problems) log.log({ kind: 'banStoreProblem', dir: storeDir, text });
+    const lost = snapshotLoss(report);
+    if (lost !== null) log.log({ kind: 'banStoreLost', dir: storeDir, text: lost });
   }
 
   /**

@@ -2,10 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ErrorCodes } from '../errors.ts';
 import { addressOfHistoryLine, appendLine, BlockedFile, formatHistoryLine } from './history.ts';
+import { formatMessage } from './messages.ts';
+import type { BlockRecord } from './reporter.ts';
+import { HistoryFileSink } from './sinks/history-file-sink.ts';
 
 process.env.TZ = 'UTC';
 
@@ -103,4 +108,61 @@ test('history lines are appended, never truncated, file created 0600', async () 
   await appendLine(path, 'two', 0o600);
   assert.equal(await readFile(path, 'utf8'), 'one\ntwo\n');
   assert.equal((await stat(path)).mode & 0o777, 0o600);
+});
+
+// --- issue 9 item 7: a path that became a FIFO after the start fails at once, never hangs --------
+
+/** Rejects if `promise` has not settled within `ms` (a hang fails the test instead of stalling it). */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: it blocked`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+async function fifo(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'psn-fifo-'));
+  const path = join(dir, 'history');
+  await promisify(execFile)('mkfifo', [path]);
+  return path;
+}
+
+test('appending to a FIFO (no reader, or a reader) fails at once as FILE_TYPE; the FIFO gets nothing', async () => {
+  const path = await fifo();
+  await assert.rejects(within(2000, appendLine(path, 'x', 0o600)), { code: ErrorCodes.FILE_TYPE });
+  // With a reader the open would succeed: the type check on the open descriptor refuses it.
+  const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    await assert.rejects(within(2000, appendLine(path, 'x', 0o600)), {
+      code: ErrorCodes.FILE_TYPE,
+      message: /is a FIFO, not a regular file; not written/,
+    });
+    const { bytesRead } = await reader.read(Buffer.alloc(16), 0, 16, null).catch(() => ({ bytesRead: 0 }));
+    assert.equal(bytesRead, 0);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('a blocked file replaced by a FIFO: has() reads no lines and append() fails, both at once', async () => {
+  const path = await fifo();
+  const blocked = new BlockedFile(path);
+  assert.equal(await within(2000, blocked.has('192.0.2.1')), false);
+  await assert.rejects(within(2000, blocked.append('x', '192.0.2.1')), { code: ErrorCodes.FILE_TYPE });
+  await within(2000, blocked.remove(['192.0.2.1']));
+});
+
+test('HistoryFileSink: a HISTORY_FILE that became a FIFO is logged as a failed write, at once', async () => {
+  const path = await fifo();
+  const lines: string[] = [];
+  const sink = new HistoryFileSink(path, {
+    log: (m) => lines.push(formatMessage(m)),
+    close: () => undefined,
+  });
+  const record: BlockRecord = { line: 'a line', address: '192.0.2.1', mode: 'tcp' };
+  await within(2000, sink.blocked(record));
+  assert.equal(lines.length, 1);
+  assert.match(lines[0] ?? '', /^adminalert: ERROR: Cannot write .*history: .* is a FIFO/);
 });

@@ -5,11 +5,18 @@
  *   `1795396579 - 11/23/2026 01:16:19 Host: 10.231.0.2/10.231.0.2 Port: 1 TCP Blocked`
  * The blocked file of a mode is emptied at start as in 1.2, and re-read when someone edits it, so
  * deleting a host's line by hand re-arms blocking for it (documented 1.2 behaviour).
+ * Every open is non-blocking and checks for a regular file (config/read-file), so a path that became
+ * a FIFO (or a device) after the start fails an append at once instead of hanging the daemon; a
+ * blocked file that is no regular file reads as holding no lines.
  */
-import { mkdir, open, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Protocol } from '../detect/probe.ts';
-import { systemErrorCode } from '../errors.ts';
+import { MAX_IGNORE_FILE_BYTES, openRegularForAppend, readRegularFile } from '../config/read-file.ts';
+import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
+
+/** A blocked file is read whole: far above a million lines (about 90 MB). */
+const MAX_BLOCKED_FILE_BYTES = MAX_IGNORE_FILE_BYTES;
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
@@ -34,9 +41,12 @@ export function addressOfHistoryLine(line: string): string | null {
   return /^\d+ - \S+ \S+ Host: \S*\/(\S+) Port: \d+ (?:TCP|UDP) Blocked$/.exec(line)?.[1] ?? null;
 }
 
-/** Appends one line and waits until it is on disk; `mode` applies when the file is created. */
+/**
+ * Appends one line and waits until it is on disk; `mode` applies when the file is created. A path
+ * that is not a regular file is PortsnareError FILE_TYPE, at once.
+ */
 export async function appendLine(path: string, line: string, mode: number): Promise<void> {
-  const handle = await open(path, 'a', mode);
+  const handle = await openRegularForAppend(path, mode);
   try {
     await handle.write(`${line}\n`);
     await handle.sync();
@@ -88,7 +98,7 @@ export class BlockedFile {
       this.#signature = signature;
       this.#addresses = new Set();
       if (signature !== 'missing') {
-        for (const line of (await readFile(this.path, 'utf8')).split('\n')) {
+        for (const line of (await readBlocked(this.path)).split('\n')) {
           const found = addressOfHistoryLine(line);
           if (found) this.#addresses.add(found);
         }
@@ -101,7 +111,7 @@ export class BlockedFile {
   async remove(addresses: readonly string[]): Promise<void> {
     const unwanted = new Set(addresses);
     if (!(await Promise.all(addresses.map((a) => this.has(a)))).some(Boolean)) return;
-    const text = await readFile(this.path, 'utf8');
+    const text = await readBlocked(this.path);
     const kept = text.split('\n').filter((line) => {
       const found = addressOfHistoryLine(line);
       return found === null || !unwanted.has(found);
@@ -117,5 +127,15 @@ export class BlockedFile {
     await appendLine(this.path, line, 0o644);
     this.#addresses.add(address);
     this.#signature = await this.#currentSignature();
+  }
+}
+
+/** A blocked file's text; one that is not a regular file (a FIFO...) holds no lines. */
+async function readBlocked(path: string): Promise<string> {
+  try {
+    return await readRegularFile(path, MAX_BLOCKED_FILE_BYTES);
+  } catch (err) {
+    if (err instanceof PortsnareError && err.code === ErrorCodes.FILE_TYPE) return '';
+    throw err;
   }
 }

@@ -80,6 +80,7 @@ export type LogMessage =
   | { kind: 'bansRefusedMore'; count: number; at: 'restore' | 'reload' }
   | { kind: 'historyRepaired'; count: number; path: string }
   | { kind: 'syslogDropped'; count: number }
+  | { kind: 'banStoreLost'; dir: string; text: string }
   | { kind: 'nftTablePutBack'; table: string; bans: number }
   | { kind: 'nftError'; reason: string }
   | { kind: 'addressesChanged'; own: number; protectedHosts: number }
@@ -208,6 +209,7 @@ const formatters: Formatters = {
     `adminalert: Wrote the missing history line(s) of ${m.count} ban(s) a crash cut off to ${m.path}`,
   syslogDropped: (m) =>
     `adminalert: WARNING: ${m.count} syslog line(s) were dropped (socket full or missing)`,
+  banStoreLost: (m) => `adminalert: ERROR: ban store ${m.dir}: ${m.text}`,
   nftTablePutBack: (m) =>
     `adminalert: WARNING: nftables table inet ${m.table} had been removed; put it back with ${m.bans} ban(s)`,
   nftError: (m) => `adminalert: ERROR: nftables: ${m.reason}`,

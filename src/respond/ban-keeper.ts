@@ -19,7 +19,13 @@ import type { BanStore } from '../state/ban-store.ts';
 import { banDefaults, makeBan, withBan, type Ban, type BanOrigin, type BanState } from '../state/ban.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { backendOf, type BackendName } from './backend.ts';
-import type { ClassicResponder, LiftTarget, ResponseOutcome, ResponseRequest } from './classic-responder.ts';
+import type {
+  ClassicResponder,
+  LiftTarget,
+  RespondOptions,
+  ResponseOutcome,
+  ResponseRequest,
+} from './classic-responder.ts';
 
 export type LiftReason = 'expired' | 'unblocked' | 'flushed';
 
@@ -133,7 +139,7 @@ export class BanKeeper {
    * already there is not ours to remove later. A failed response is undone where it changed
    * something, and its record is removed.
    */
-  async ban(request: BanRequest): Promise<BanOutcome> {
+  async ban(request: BanRequest, opts: RespondOptions = {}): Promise<BanOutcome> {
     const seconds = request.seconds && request.seconds > 0 ? request.seconds : null;
     const planned = this.#deps.responder.plan(request);
     const since = this.#now();
@@ -155,7 +161,7 @@ export class BanKeeper {
     if (intent) {
       intent = await this.#write(() => this.#deps.store.add(record(planned, PENDING)), request.address);
     }
-    const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds });
+    const outcome = await this.#deps.responder.respond({ ...request, timeoutSeconds: seconds }, opts);
     const changed = outcome.actions.filter((a) => a.ok && !a.alreadyThere).map((a) => backendOf(a.key));
     if (outcome.ok) await request.record?.();
     if (!outcome.ok) {
@@ -183,17 +189,21 @@ export class BanKeeper {
   async banByHand(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {
     const existing = this.#deps.store.get(address);
     if (existing) return { ban: existing, already: true };
-    this.#deps.log.log({ kind: 'manualBlock', address, seconds });
-    const outcome = await this.ban({
-      address,
-      host: address,
-      port: 0,
-      mode: 'manual',
-      protocol: 'tcp',
-      ports: [],
-      scanType: 'manual',
-      seconds,
-    });
+    // Logged with the backends' lines once they worked (classic-responder), never before.
+    const announce = { kind: 'manualBlock', address, seconds } as const;
+    const outcome = await this.ban(
+      {
+        address,
+        host: address,
+        port: 0,
+        mode: 'manual',
+        protocol: 'tcp',
+        ports: [],
+        scanType: 'manual',
+        seconds,
+      },
+      { announce },
+    );
     if (!outcome.ok || !outcome.ban) {
       const failed = outcome.actions.filter((a) => !a.ok).map((a) => `${a.key}: ${a.detail}`);
       throw new PortsnareError(

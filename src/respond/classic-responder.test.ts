@@ -8,10 +8,10 @@ import { settingsFromConf, type Settings } from '../config/settings.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
 import { ClassicResponder, type ReapplyTarget } from './classic-responder.ts';
-import type { CommandResult } from './exec.ts';
+import { runCommand, type CommandResult, type CommandRunner } from './exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from './hosts-deny.ts';
 
-async function setup(conf: string, results: Record<string, CommandResult> = {}) {
+async function setup(conf: string, results: Record<string, CommandResult> = {}, runner?: CommandRunner) {
   const dir = await mkdtemp(join(tmpdir(), 'psn-responder-'));
   const hostsDeny = join(dir, 'hosts.deny');
   const loaded = settingsFromConf(
@@ -29,7 +29,7 @@ async function setup(conf: string, results: Record<string, CommandResult> = {}) 
     log,
     run: (argv) => {
       ran.push([...argv]);
-      return Promise.resolve(results[argv[0] ?? ''] ?? { ok: true });
+      return runner ? runner(argv) : Promise.resolve(results[argv[0] ?? ''] ?? { ok: true });
     },
     addHostsDenyLine,
   });
@@ -86,6 +86,53 @@ test('a failing KILL_ROUTE is a failed response, said as such', async () => {
   assert.deepEqual(lines, [
     'adminalert: ERROR: There was an error trying to block host (exec fail) 192.0.2.7',
     'adminalert: ERROR: KILL_ROUTE for host 192.0.2.7 failed: /sbin/route: program not found: /sbin/route',
+    'attackalert: ERROR: Could not block host 192.0.2.7 !!',
+  ]);
+});
+
+test('a KILL_RUN_CMD printing 1 MB (the real runner) is a response that worked, not an undone ban', async () => {
+  // Issue 9 item 10: "stdout maxBuffer length exceeded" failed it after its blocked lines were logged.
+  const { responder, lines } = await setup(
+    'BLOCK_TCP="1"\nKILL_ROUTE=""\nKILL_RUN_CMD="/usr/bin/head -c 1000000 /dev/zero"\n',
+    {},
+    runCommand,
+  );
+  const outcome = await responder.respond(request);
+  assert.equal(outcome.ok, true);
+  assert.deepEqual(lines, [
+    'attackalert: Host 192.0.2.7 has been blocked via wrappers with string: "ALL: 192.0.2.7 : DENY"',
+    'attackalert: External command run for host: 192.0.2.7 using command: "/usr/bin/head -c 1000000 /dev/zero"',
+  ]);
+});
+
+test('nothing is logged as blocked before the whole response worked; a failed one never says it', async () => {
+  const seen: string[][] = [];
+  let lines: string[] = [];
+  const conf = 'BLOCK_TCP="1"\nKILL_ROUTE="/sbin/route add $TARGET$"\nKILL_RUN_CMD="/notify $TARGET$"\n';
+  const runner = (fail: boolean) => (argv: readonly string[]) => {
+    seen.push([argv[0] ?? '', ...lines]);
+    return Promise.resolve(
+      fail && argv[0] === '/notify' ? { ok: false, reason: 'exited with status 1' } : { ok: true },
+    );
+  };
+  const good = await setup(conf, {}, runner(false));
+  lines = good.lines;
+  assert.equal((await good.responder.respond(request)).ok, true);
+  // When the command ran, hosts.deny and the route were done but not yet announced.
+  assert.deepEqual(seen, [['/sbin/route'], ['/notify']]);
+  assert.deepEqual(
+    good.lines.map((l) => l.split(' with')[0]?.split(' using')[0]),
+    [
+      'attackalert: Host 192.0.2.7 has been blocked via wrappers',
+      'attackalert: Host 192.0.2.7 has been blocked via dropped route',
+      'attackalert: External command run for host: 192.0.2.7',
+    ],
+  );
+  const bad = await setup(conf, {}, runner(true));
+  assert.equal((await bad.responder.respond(request)).ok, false);
+  assert.deepEqual(bad.lines, [
+    'adminalert: ERROR: There was an error trying to run command (exec fail) 192.0.2.7',
+    'adminalert: ERROR: KILL_RUN_CMD for host 192.0.2.7 failed: /notify: exited with status 1',
     'attackalert: ERROR: Could not block host 192.0.2.7 !!',
   ]);
 });
@@ -303,4 +350,26 @@ test('describe: the four backends in order, which are in use, and what each does
     ],
   );
   assert.equal(described[2]?.text, 'KILL_ROUTE: /usr/sbin/ip route add blackhole $TARGET$');
+});
+
+test('a manual block says "blocked on request" first and only when it worked; a failed one claims no block', async () => {
+  const announce = { kind: 'manualBlock', address: '192.0.2.7', seconds: null } as const;
+  const manual = { ...request, mode: 'manual' as const, port: 0 };
+  const good = await setupWithNft(ROUTE_CONF, true);
+  assert.equal((await good.responder.respond(manual, { announce })).ok, true);
+  assert.deepEqual(
+    good.lines.map((l) => l.split(' via')[0]),
+    [
+      'attackalert: Host 192.0.2.7 blocked on request until unblocked',
+      'attackalert: Host 192.0.2.7 has been blocked',
+      'attackalert: Host 192.0.2.7 has been blocked',
+      'attackalert: Host 192.0.2.7 has been blocked',
+    ],
+  );
+  const bad = await setupWithNft(ROUTE_CONF, true, true);
+  assert.equal((await bad.responder.respond(manual, { announce })).ok, false);
+  assert.deepEqual(bad.lines, [
+    'adminalert: ERROR: There was an error trying to block host (exec fail) 192.0.2.7',
+    'adminalert: ERROR: NFT for host 192.0.2.7 failed: nft -f -: exit 1: Error: No such file',
+  ]);
 });

@@ -8,9 +8,16 @@
  * failed response is never recorded as a block. With `nft` alone (BLOCK_BACKEND) hosts.deny and
  * routes are not in use and KILL_RUN_CMD still runs. lift() is the way back: each backend a ban was
  * recorded with undoes it. This module only orders and publishes; what a backend does is its own.
+ *
+ * Nothing is logged as blocked before it is: the lines the backends log during a response are held
+ * until the whole response is known. A response that worked logs them in order, as 1.2 does; a failed
+ * one (which the ban keeper undoes) logs them without the "has been blocked" lines of the backends it
+ * will undo, then "Could not block host".
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { AlertLog } from '../report/alert-log.ts';
+import type { LogMessage } from '../report/messages.ts';
 import type { Settings } from '../config/settings.ts';
 import type { CommandRunner } from './exec.ts';
 import type { HostsDenyOutcome } from './hosts-deny.ts';
@@ -60,12 +67,44 @@ export interface ResponseFinished {
 
 export const responseChannel = new TypedChannel<ResponseFinished>(ChannelNames.response);
 
+/** The lines held for the response running in this async context (see respond()). */
+interface Held {
+  lines: LogMessage[];
+  /** False once respond() has released them: a timer a backend started meanwhile logs straight out. */
+  open: boolean;
+}
+const heldLines = new AsyncLocalStorage<Held>();
+
+/** The backends' log: during a response its lines are held, otherwise they go straight out. */
+function holdingLog(log: AlertLog): AlertLog {
+  return {
+    log: (message) => {
+      const held = heldLines.getStore();
+      if (held?.open) held.lines.push(message);
+      else log.log(message);
+    },
+    close: () => log.close(),
+  };
+}
+
+/** A backend's "has been blocked" line, by the key of the action that claims it. */
+const CLAIMS: Partial<Record<LogMessage['kind'], ActionReport['key']>> = {
+  blockedNft: 'NFT',
+  blockedWrappers: 'KILL_HOSTS_DENY',
+  blockedRoute: 'KILL_ROUTE',
+};
+
+export interface RespondOptions {
+  /** Logged first, and only if some backend took the response (`portsnare block`'s "blocked on request"). */
+  announce?: LogMessage;
+}
+
 /** The four backends of a ClassicResponder, in 1.2's order (nft first, then hosts.deny, route, command). */
 export function classicBackends(deps: ResponderDeps): {
   backends: Backend[];
   nft: NftBackend;
 } {
-  const ctx = { settings: deps.settings, log: deps.log, run: deps.run };
+  const ctx = { settings: deps.settings, log: holdingLog(deps.log), run: deps.run };
   const classic = deps.classic ?? true;
   const nft = new NftBackend(ctx, deps.nft ?? null);
   const file = {
@@ -117,15 +156,37 @@ export class ClassicResponder {
     return this.#backends.filter((b) => steps.has(b)).map((b) => b.name);
   }
 
-  async respond(request: ResponseRequest): Promise<ResponseOutcome> {
+  async respond(request: ResponseRequest, opts: RespondOptions = {}): Promise<ResponseOutcome> {
     const settings = this.#deps.settings();
     const level = request.protocol === 'tcp' ? settings.blockTcp : settings.blockUdp;
     const actions: ActionReport[] = [];
     if (request.mode !== 'manual' && level === 0) {
       this.#deps.log.log({ kind: 'ignoringResponse', protocol: request.protocol });
     }
-    for (const backend of this.#steps(request)) actions.push(await backend.block(request));
+    const held: Held = { lines: [], open: true };
+    try {
+      await heldLines.run(held, async () => {
+        for (const backend of this.#steps(request)) actions.push(await backend.block(request));
+      });
+    } catch (err) {
+      // A backend reports failures as values; should one throw, what it said is still said.
+      for (const message of held.lines) this.#deps.log.log(message);
+      throw err;
+    } finally {
+      held.open = false;
+    }
     const ok = actions.every((a) => a.ok);
+    if (ok) {
+      if (opts.announce && actions.length > 0) this.#deps.log.log(opts.announce);
+      for (const message of held.lines) this.#deps.log.log(message);
+    } else {
+      // What the keeper undoes was never blocked as far as anyone reading the log is concerned.
+      const undone = new Set(actions.filter((a) => a.ok && !a.alreadyThere).map((a) => a.key));
+      for (const message of held.lines) {
+        const claim = CLAIMS[message.kind];
+        if (claim === undefined || !undone.has(claim)) this.#deps.log.log(message);
+      }
+    }
     if (!ok && request.mode !== 'manual')
       this.#deps.log.log({
         kind: 'couldNotBlock',

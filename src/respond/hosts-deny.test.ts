@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ErrorCodes } from '../errors.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from './hosts-deny.ts';
 
 const scratch = () => mkdtemp(join(tmpdir(), 'psn-hostsdeny-'));
@@ -91,4 +94,27 @@ test('addHostsDenyLines adds many in one rewrite without duplicates (restore aft
     await readFile(path, 'utf8'),
     'ALL: 192.0.2.1 : DENY\nALL: 192.0.2.2 : DENY\nALL: 2001:db8::2 : DENY\n',
   );
+});
+
+test('a hosts.deny that became a FIFO fails the add and the removal at once (issue 9 item 7)', async () => {
+  const dir = await scratch();
+  const path = join(dir, 'hosts.deny');
+  await promisify(execFile)('mkfifo', [path]);
+  const within = <T>(promise: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('still waiting after 2 s: it blocked')), 2000);
+      timer.unref();
+    });
+    return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  };
+  await assert.rejects(within(addHostsDenyLine(path, 'ALL: 192.0.2.1')), {
+    code: ErrorCodes.FILE_TYPE,
+    message: /is a FIFO, not a regular file/,
+  });
+  await assert.rejects(within(removeHostsDenyLines(path, ['ALL: 192.0.2.1'])), {
+    code: ErrorCodes.FILE_TYPE,
+  });
+  assert.ok((await stat(path)).isFIFO(), 'the FIFO is left as it is, not renamed over');
+  assert.deepEqual((await readdir(dir)).sort(), ['hosts.deny']);
 });

@@ -5,10 +5,13 @@
  * a reader never sees half a file, a crash never truncates it, and the file keeps its mode and owner.
  * A symlinked hosts.deny is followed. Writers to the same file are serialised within the process.
  * Lines are compared with surrounding blanks trimmed; nothing but exact lines is ever removed.
- * Adds that arrive while a rewrite runs are made together by the next one.
+ * Adds that arrive while a rewrite runs are made together by the next one. The file is read without
+ * blocking and only if it is a regular file (config/read-file): a hosts.deny that became a FIFO
+ * fails the response at once instead of hanging it.
  */
-import { chown, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { chown, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { MAX_CONFIG_FILE_BYTES, readRegularFile } from '../config/read-file.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 
 const queues = new Map<string, Promise<unknown>>();
@@ -49,7 +52,7 @@ async function rewrite(path: string, edit: (lines: string[]) => string[] | null)
   let mode = 0o644;
   let owner: { uid: number; gid: number } | null = null;
   try {
-    current = await readFile(target, 'utf8');
+    current = await readRegularFile(target, MAX_CONFIG_FILE_BYTES);
     const s = await stat(target);
     mode = s.mode & 0o7777;
     owner = { uid: s.uid, gid: s.gid };

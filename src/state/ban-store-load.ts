@@ -31,6 +31,17 @@ export interface LoadReport {
   tornTailBytes: number;
   /** Bans the snapshot's header announced that were not found in it (0 when it is intact). */
   snapshotShortfall: number;
+  /**
+   * Checksummed add records whose address is not a canonical unicast address (`010.1.1.1`,
+   * `224.0.0.1`): skipped, never handed to a backend (one such address made a whole nft batch fail).
+   */
+  badAddresses: number;
+  /** What open() found of the snapshot: none, an empty (0-byte) file, one it read, or one not ours. */
+  snapshotState: 'missing' | 'empty' | 'read' | 'rejected';
+  /** The snapshot header's ban count (-1: no header read). */
+  snapshotAnnounced: number;
+  /** Journal removes of addresses the store did not hold: bans the snapshot should have held. */
+  unknownRemoves: number;
   /** Files that were not ours, and the names they were moved to. */
   rejectedFiles: string[];
   /**
@@ -52,6 +63,10 @@ export function emptyLoadReport(): LoadReport {
     corruptRecords: 0,
     tornTailBytes: 0,
     snapshotShortfall: 0,
+    badAddresses: 0,
+    snapshotState: 'missing',
+    snapshotAnnounced: -1,
+    unknownRemoves: 0,
     rejectedFiles: [],
     upgradedRecords: 0,
     expired: [],
@@ -79,6 +94,7 @@ export async function loadSnapshot(
   }
   let announced = -1;
   let foreign = false;
+  const badBefore = report.badAddresses;
   let first = true;
   let scan: ScanResult;
   try {
@@ -102,14 +118,46 @@ export async function loadSnapshot(
   if (foreign || (scan.good === 0 && scan.size > 0)) {
     // A snapshot is renamed into place whole, so this is not a torn write: not ours. Keep it aside.
     clear();
+    report.badAddresses = badBefore;
+    report.snapshotState = 'rejected';
     report.rejectedFiles.push(await renameAside(path));
     return;
   }
-  const bans = scan.good - (announced >= 0 ? 1 : 0);
+  const bad = report.badAddresses - badBefore;
+  const bans = scan.good - (announced >= 0 ? 1 : 0) - bad;
+  report.snapshotState = scan.size === 0 ? 'empty' : 'read';
+  report.snapshotAnnounced = announced;
   report.snapshotBans = bans;
   report.corruptRecords += scan.corrupt;
   report.tornTailBytes += scan.size - scan.goodEnd;
-  if (announced >= 0) report.snapshotShortfall = Math.max(0, announced - bans);
+  if (announced >= 0) report.snapshotShortfall = Math.max(0, announced - bans - bad);
+}
+
+/**
+ * Why bans were lost with the snapshot, or null: an empty snapshot file (the store never writes one:
+ * every snapshot has a header), one that could not be read at all, a header announcing bans of which
+ * none was found, or a missing snapshot while the journal removes bans nobody held. Each is worse
+ * than a damaged record: every ban the snapshot held is gone, and nothing else would say so.
+ */
+export function snapshotLoss(report: LoadReport): string | null {
+  const removes =
+    report.unknownRemoves > 0
+      ? `; the journal removes ${report.unknownRemoves} ban(s) that were not loaded`
+      : '';
+  switch (report.snapshotState) {
+    case 'empty':
+      return `${BanFiles.snapshot} is empty (0 bytes), though every snapshot written has a header: the bans it held are lost${removes}`;
+    case 'rejected':
+      return `${BanFiles.snapshot} could not be read (no record checks out): the bans it held are lost${removes}`;
+    case 'read':
+      return report.snapshotAnnounced > 0 && report.snapshotBans + report.badAddresses === 0
+        ? `${BanFiles.snapshot} announces ${report.snapshotAnnounced} ban(s) and holds none: they are lost${removes}`
+        : null;
+    case 'missing':
+      return report.unknownRemoves > 0
+        ? `${BanFiles.snapshot} is missing, but the journal removes ${report.unknownRemoves} ban(s) that were not loaded: the bans it held are lost`
+        : null;
+  }
 }
 
 /**

@@ -38,16 +38,24 @@
 import { mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalAddress } from '../net/address.ts';
+import { nonUnicastReason } from '../net/unicast.ts';
 import { acquireDirLock } from './dir-lock.ts';
 import { asError, ErrorCodes, PortsnareError, describeError } from '../errors.ts';
 import { FORMAT_VERSION, MAX_PAYLOAD, RecordEncoder } from './ban-records.ts';
 import { BanFiles, ignoreMissing, writeFully, writeSnapshot } from './ban-files.ts';
-import { emptyLoadReport, loadJournal, loadSnapshot, type LoadReport } from './ban-store-load.ts';
+import {
+  emptyLoadReport,
+  loadJournal,
+  loadSnapshot,
+  snapshotLoss,
+  type LoadReport,
+} from './ban-store-load.ts';
 import { PayloadParser, addPayload, banProblem, removePayload } from './ban-payload.ts';
 import { makeBan, type Ban, type NewBan } from './ban.ts';
 
 export type { Ban, BanOrigin, BanState, BackendName, NewBan } from './ban.ts';
 export type { LoadReport } from './ban-store-load.ts';
+export { snapshotLoss };
 
 export interface BanStoreOptions {
   /** Clock for expiry (open() and expired() without an argument); default Date.now. */
@@ -148,7 +156,11 @@ export class BanStore {
       // Rewrite damaged files once, so the damage is reported once and not carried forever; and a
       // version-1 store as version 2 (see the upgrade note in state/ban-records).
       const damaged =
-        report.corruptRecords > 0 || report.snapshotShortfall > 0 || report.rejectedFiles.length > 0;
+        report.corruptRecords > 0 ||
+        report.snapshotShortfall > 0 ||
+        report.rejectedFiles.length > 0 ||
+        report.badAddresses > 0 ||
+        report.snapshotState === 'empty';
       if (damaged || report.upgradedRecords > 0) await store.#task(() => store.#backgroundCompaction());
     } catch (err) {
       BanStore.#openDirs.delete(key);
@@ -396,11 +408,28 @@ export class BanStore {
     const parsed = this.#parser.parse(buf, start, end);
     if (parsed === null) return false;
     if (parsed.kind === 'remove') {
-      this.#bans.delete(parsed.address);
+      if (!this.#bans.delete(parsed.address) && this.#journal !== null) this.loadReport.unknownRemoves++;
+      return true;
+    }
+    if (!isStorableAddress(parsed.ban.address)) {
+      // Checksummed, so ours in form, but no backend may get it: skipped and counted, and the
+      // rewrite after open drops it (this.#bans never held it).
+      this.loadReport.badAddresses++;
       return true;
     }
     if (parsed.version !== FORMAT_VERSION) this.loadReport.upgradedRecords++;
     this.#set(parsed.ban);
     return true;
   }
+}
+
+/**
+ * Whether a loaded record's address may become a ban: the canonical form (the only one ever stored)
+ * of an address that can be a real peer. Link-local is allowed here (a setting may allow it; the
+ * restore's never-block checks decide); the own subnets are not the store's to know.
+ */
+function isStorableAddress(address: string): boolean {
+  return (
+    canonicalAddress(address) === address && nonUnicastReason(address, { allowLinkLocal: true }) === null
+  );
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NftBackend, NFT_CHUNK, type NftBlocker } from './nft.ts';
 import { fakeContext } from '../../../test/helpers/backend-context.ts';
+import { validAddress, validBan } from '../nft/script.ts';
 
 function fakeNft(fail = false) {
   const calls: string[] = [];
@@ -61,4 +62,41 @@ test('nft: without nft in use a lift fails for each ban, logged; a failed reappl
     secondsLeft: 5,
   }));
   assert.equal(await failing.reapply(bans), 2);
+});
+
+test('nft: one bad address in a batch fails only itself, never the batch (lift and reapply)', async () => {
+  const { ctx, lines } = fakeContext('');
+  const sent: string[][] = [];
+  // Like NftResponder: the script is built from every address, and one invalid address throws.
+  const nft: NftBlocker = {
+    table: 'portsnare',
+    block: (bans) => {
+      bans.forEach(validBan);
+      sent.push(bans.map((b) => b.address));
+      return Promise.resolve();
+    },
+    unblock: (addresses) => {
+      addresses.forEach(validAddress);
+      sent.push(addresses);
+      return Promise.resolve();
+    },
+  };
+  const backend = new NftBackend(ctx, nft);
+  const bans = ['192.0.2.1', '010.1.1.1', '192.0.2.3'].map((address) => ({
+    address,
+    backends: ['nft' as const],
+    port: 0,
+    mode: 'tcp',
+    secondsLeft: 60,
+  }));
+  assert.equal(await backend.reapply(bans), 1);
+  assert.deepEqual(await backend.lift(bans), ['192.0.2.1', '192.0.2.3']);
+  assert.deepEqual(sent, [
+    ['192.0.2.1', '192.0.2.3'],
+    ['192.0.2.1', '192.0.2.3'],
+  ]);
+  assert.deepEqual(lines, [
+    'adminalert: ERROR: NFT for host 010.1.1.1 failed: not an IPv4 or IPv6 address: "010.1.1.1"',
+    'adminalert: ERROR: could not unblock host 010.1.1.1 from nftables: not an IPv4 or IPv6 address: "010.1.1.1"',
+  ]);
 });

@@ -5,7 +5,7 @@
  * NFT_CHUNK addresses. Not the table, the script text or the watchdog (respond/nft/*).
  */
 import { describeError, ErrorCodes, PortsnareError } from '../../errors.ts';
-import type { NftBan } from '../nft/script.ts';
+import { validBan, type NftBan } from '../nft/script.ts';
 import type { ActionReport, Backend, LiftTarget, ReapplyTarget, ResponseRequest } from '../backend.ts';
 import type { BackendContext } from './context.ts';
 
@@ -19,6 +19,24 @@ export interface NftBlocker {
 
 /** Addresses per nft run when many bans are added or removed at once. */
 export const NFT_CHUNK = 50_000;
+
+/**
+ * The bans nft can take, and a reason for each it cannot: checked one by one before any script is
+ * built, so one bad address (a damaged store record) fails only itself, never its whole batch.
+ */
+function sortOut<T>(items: readonly T[], ban: (item: T) => NftBan): { good: T[]; bad: [T, string][] } {
+  const good: T[] = [];
+  const bad: [T, string][] = [];
+  for (const item of items) {
+    try {
+      validBan(ban(item));
+      good.push(item);
+    } catch (err) {
+      bad.push([item, describeError(err)]);
+    }
+  }
+  return { good, bad };
+}
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -65,7 +83,11 @@ export class NftBackend implements Backend {
 
   async lift(bans: readonly LiftTarget[]): Promise<string[]> {
     const undone: string[] = [];
-    for (const chunk of chunks(bans)) {
+    const { good, bad } = sortOut(bans, (b) => ({ address: b.address }));
+    for (const [b, reason] of bad) {
+      this.#ctx.log.log({ kind: 'unblockFailed', address: b.address, backend: 'nftables', reason });
+    }
+    for (const chunk of chunks(good)) {
       try {
         if (!this.#nft) throw unavailable('the nftables backend is not in use (BLOCK_BACKEND)');
         await this.#nft.unblock(chunk.map((b) => b.address));
@@ -81,12 +103,17 @@ export class NftBackend implements Backend {
   }
 
   async reapply(bans: readonly ReapplyTarget[]): Promise<number> {
-    let failures = 0;
-    for (const chunk of chunks(bans)) {
+    const secondsLeft = (b: ReapplyTarget) => b.secondsLeft ?? 0;
+    const { good, bad } = sortOut(bans, (b) => ({ address: b.address, timeoutSeconds: secondsLeft(b) }));
+    let failures = bad.length;
+    for (const [b, reason] of bad) {
+      this.#ctx.log.log({ kind: 'actionFailedDetail', key: 'NFT', address: b.address, reason });
+    }
+    for (const chunk of chunks(good)) {
       try {
         if (!this.#nft)
           throw unavailable('stored bans use nftables, which is not in use now (BLOCK_BACKEND)');
-        await this.#nft.block(chunk.map((b) => ({ address: b.address, timeoutSeconds: b.secondsLeft ?? 0 })));
+        await this.#nft.block(chunk.map((b) => ({ address: b.address, timeoutSeconds: secondsLeft(b) })));
       } catch (err) {
         failures += chunk.length;
         const address = chunk.length === 1 ? (chunk[0]?.address ?? '') : `${chunk.length} addresses`;
