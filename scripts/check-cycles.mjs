@@ -8,8 +8,9 @@
 //
 // ROOT (default: the repository) is the directory holding src/; the unit test runs it on temp trees.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { listTs } from './lib/ts-files.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
@@ -34,22 +35,6 @@ const LAYERS = {
   control: ['net', 'config'],
   decide: ['net', 'detect', 'config', 'report', 'respond', 'state'],
 };
-
-function listTs(dir) {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .flatMap((e) => {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) return e.name === 'node_modules' ? [] : listTs(path);
-      return e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
-    })
-    .sort();
-}
 
 /** The source with comments and template-literal text blanked, so only real statements match. */
 function blankComments(text) {

@@ -12,30 +12,13 @@
 //
 // ROOT (default: the repository) is the directory holding src/; the unit test runs it on temp trees.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listTs } from './lib/ts-files.mjs';
 
 const root = resolve(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
 const srcDir = join(root, 'src');
-
-function listModules(dir) {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries
-    .flatMap((e) => {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) return e.name === 'node_modules' ? [] : listModules(path);
-      const module =
-        e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !e.name.endsWith('.test.ts');
-      return module ? [path] : [];
-    })
-    .sort();
-}
 
 /** What is wrong with one module's header, or null. */
 function problem(text, expected) {
@@ -49,7 +32,7 @@ function problem(text, expected) {
   return null;
 }
 
-const files = listModules(srcDir);
+const files = listTs(srcDir, { tests: false });
 const bad = [];
 for (const file of files) {
   const expected = relative(srcDir, file).split(sep).join('/').replace(/\.ts$/, '');
