@@ -3,7 +3,8 @@
 // Part 1 (scripts/bench/replay.ts, no root): packets/s and ns/packet of the packet decoder alone and
 // of the daemon's per-packet path (PacketPipeline + Detector) over a synthetic capture of a few
 // million packets held in memory, with the detector's state and the process's memory after it,
-// plus the decoder fuzz loop. Part 2 (scripts/bench/live.ts, root): the built daemon in network
+// plus the decoder fuzz loop; then (scripts/bench/memory.ts) the memory of big inputs: `portsnare
+// replay` of a 1.2 GB capture and an ignore file of 1,000,000 entries. Part 2 (scripts/bench/live.ts, root): the built daemon in network
 // namespaces, timed from a scanner's first probe to its block, idle and under spoofed floods.
 // Part 3 (scripts/bench/bans.ts; nftables figures need root): adding one and 100,000 bans to the ban
 // store and to nftables (in a private network namespace), restoring 1,000,000 bans after a restart
@@ -21,6 +22,7 @@ import { runDaemonRestoreBench } from './bench/daemon-restore.ts';
 import { interrupted, runLiveBench } from './bench/live.ts';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
 import { runReplayBench } from './bench/replay.ts';
+import { runMemoryBench } from './bench/memory.ts';
 import { fixed, int } from './bench/stats.ts';
 
 function machine(): string[] {
@@ -78,6 +80,8 @@ async function main(): Promise<number> {
   ]);
   if (opts.replay) {
     print(runReplayBench(opts, progress));
+    print(['']);
+    print(runMemoryBench(progress));
     print(['']);
   }
   if (opts.live) {
