@@ -5,7 +5,9 @@
   "targets": [
     {
       "target_name": "portsnare_native",
-      "sources": ["src/addon.cc", "src/capture.cc", "src/port_probe.cc", "src/tcp_trap.cc"],
+      "sources": [
+        "src/addon.cc", "src/capture.cc", "src/peer_cred.cc", "src/port_probe.cc", "src/tcp_trap.cc"
+      ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
       # node's common.gypi adds -std=gnu++17; replace it rather than pass both.

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "capture.h"
+#include "peer_cred.h"
 #include "port_probe.h"
 #include "tcp_trap.h"
 
@@ -17,6 +18,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, portsnare::FinishConnection,
                                   "finishConnection"));
   exports.Set("portInUse", Napi::Function::New(env, portsnare::PortInUse, "portInUse"));
+  exports.Set("peerCredentials",
+              Napi::Function::New(env, portsnare::PeerCredentials, "peerCredentials"));
   return exports;
 }
 

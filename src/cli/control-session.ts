@@ -16,6 +16,7 @@ import type { ControlRequest, ControlResults } from '../control/protocol.ts';
 import { statePaths } from '../state/state-dir.ts';
 import { checkStateDirTrust, formatTrustProblems } from '../state/dir-trust.ts';
 import { assemble } from '../daemon/assemble.ts';
+import { rootPeerCheck } from '../daemon/peer-check.ts';
 import { NO_BACKEND, resolveBlockBackend } from '../daemon/block-backend.ts';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 import { createAlertLog } from '../report/alert-log.ts';
@@ -70,7 +71,7 @@ export async function askDaemon<R extends ControlRequest>(
     );
   }
   try {
-    return await ask(session.socketPath, request);
+    return await ask(session.socketPath, request, { verifyPeer: rootPeerCheck() });
   } catch (err) {
     if (err instanceof NoDaemonError) return null;
     throw err;

@@ -8,7 +8,7 @@
  * STATE_DIR to answer root's `portsnare block` with a fake success.
  */
 import { lstat } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { ErrorCodes, PortsnareError, asError, systemErrorCode } from '../errors.ts';
 import type { ControlRequest, ControlResults } from './protocol.ts';
 import { openEnvelope, parseReply } from './replies.ts';
@@ -22,13 +22,24 @@ export class NoDaemonError extends PortsnareError {
 
 const REPLY_LIMIT = 512 * 1024 * 1024;
 
+/**
+ * Asked once the connection is made, before anything is sent: why the process at the other end is
+ * not to be trusted (its kernel-recorded credentials, see daemon/peer-check), or null.
+ */
+export type PeerCheck = (socket: Socket) => string | null;
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  verifyPeer?: PeerCheck | null;
+}
+
 /** The daemon's result for `request`, checked against the command's reply type (see parseReply). */
 export async function ask<R extends ControlRequest>(
   path: string,
   request: R,
-  timeoutMs?: number,
+  opts: RequestOptions = {},
 ): Promise<ControlResults[R['command']]> {
-  return parseReply<R['command']>(request.command, await sendRequest(path, request, timeoutMs));
+  return parseReply<R['command']>(request.command, await sendRequest(path, request, opts));
 }
 
 /**
@@ -60,8 +71,9 @@ export async function checkSocketOwner(path: string): Promise<void> {
 export async function sendRequest(
   path: string,
   request: ControlRequest,
-  timeoutMs = 60_000,
+  opts: RequestOptions = {},
 ): Promise<unknown> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   await checkSocketOwner(path);
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
@@ -83,7 +95,16 @@ export async function sendRequest(
         ),
       ),
     );
-    socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.once('connect', () => {
+      const distrust = opts.verifyPeer?.(socket) ?? null;
+      if (distrust !== null) {
+        finish(() =>
+          reject(new PortsnareError(ErrorCodes.UNSAFE_PATH, `${path}: ${distrust}; not talking to it`)),
+        );
+        return;
+      }
+      socket.write(`${JSON.stringify(request)}\n`);
+    });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       text += chunk;

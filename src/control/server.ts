@@ -13,6 +13,7 @@
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
 import { ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
+import type { PeerCheck } from './client.ts';
 import { MAX_REQUEST_BYTES, parseRequest, type ControlReply, type ControlRequest } from './protocol.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown>;
@@ -27,6 +28,8 @@ const REPLY_IDLE_MS = 30_000;
 const TRANSIENT_ACCEPT_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'ECONNABORTED']);
 
 export interface ControlServerOptions {
+  /** Asked for every connection before it is read: why its process may not ask (see control/client's PeerCheck). */
+  verifyPeer?: PeerCheck | null;
   /** Default MAX_CONNECTIONS. */
   maxConnections?: number;
   /** Default REQUEST_DEADLINE_MS. */
@@ -34,7 +37,7 @@ export interface ControlServerOptions {
   /** The listening socket failed after it was open, for good. */
   onError?: (err: Error) => void;
   /** A connection was refused (too many at once) or an accept failed for a while; counted, logged by the caller. */
-  onRefused?: (why: 'busy' | 'accept-failed', err?: Error) => void;
+  onRefused?: (why: 'busy' | 'accept-failed' | 'peer', err?: Error) => void;
 }
 
 /** Is something answering on this socket path? */
@@ -82,6 +85,18 @@ export class ControlServer {
     const server = createServer({ allowHalfOpen: true });
     const control = new ControlServer(path, server);
     server.on('connection', (socket) => {
+      const distrust = events.verifyPeer?.(socket) ?? null;
+      if (distrust !== null) {
+        control.refused++;
+        // Read and drop what it sends, say why, and close: never leave the connection half open.
+        socket.on('error', () => socket.destroy());
+        socket.resume();
+        socket.setTimeout(1000, () => socket.destroy());
+        socket.end(`${JSON.stringify({ ok: false, code: ErrorCodes.PERMISSION, error: distrust })}\n`);
+        socket.on('end', () => socket.destroy());
+        events.onRefused?.('peer');
+        return;
+      }
       if (control.#sockets.size >= maxConnections) {
         control.refused++;
         socket.destroy();

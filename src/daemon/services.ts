@@ -12,6 +12,7 @@ import { checkStateDirTrust, formatTrustProblems, writeStateFile } from '../stat
 import { StateNames, statePaths } from '../state/state-dir.ts';
 import { controlHandler, type ControlTarget } from './control-handler.ts';
 import { housekeeping, type HousekeepingTimings } from './housekeeping.ts';
+import { rootPeerCheck } from './peer-check.ts';
 import type { Service } from './service.ts';
 import type { Stack } from './stack.ts';
 
@@ -124,7 +125,10 @@ function control(stack: Stack, target: ControlTarget): Service {
       server = await ControlServer.listen(
         statePaths(stack.settings.stateDir).socket,
         controlHandler(target, new Date()),
-        (err) => log.log({ kind: 'controlError', reason: describeError(err) }),
+        {
+          onError: (err) => log.log({ kind: 'controlError', reason: describeError(err) }),
+          verifyPeer: rootPeerCheck(),
+        },
       );
       log.log({ kind: 'controlListening', path: server.path });
     },

@@ -100,6 +100,11 @@ export interface NativeModule {
    * address, or another error).
    */
   portInUse(protocol: 'tcp' | 'udp', address: string, port: number): 'in-use' | 'free' | 'unknown';
+  /**
+   * The credentials the kernel recorded for the peer of a connected unix socket (SO_PEERCRED), or
+   * null when `fd` is not one.
+   */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number } | null;
   Capture: NativeCaptureConstructor;
   /** The devices libpcap can open in the calling process's network namespace ('any' included). */
   listDevices(): NativeCaptureDevice[];
