@@ -204,6 +204,46 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     range: { min: 1, max: 86400, why: 'seconds, at least 1 (0 would detect nothing) and at most a day' },
   },
   {
+    name: 'SCAN_DETECTOR',
+    kind: 'choice',
+    choices: ['sequential', 'window'],
+    default: 'sequential',
+    description:
+      'Stealth/advanced modes: how packet evidence is judged: sequential (a sequential test against the measured background, STEALTH_TRIGGER_PORTS in STEALTH_TRIGGER_WINDOW as a floor) or window (that fixed window alone)',
+    portsnareOnly: true,
+  },
+  {
+    name: 'SEQUENTIAL_FALSE_ALARMS',
+    kind: 'count',
+    default: '6',
+    description:
+      'Sequential test: false alarms per hour it allows under the measured background (its bar rises with the background to keep to it)',
+    portsnareOnly: true,
+    range: {
+      min: 1,
+      max: 3600,
+      why: 'per hour, at least 1; above 3600 (one a second) the test no longer filters',
+    },
+  },
+  {
+    name: 'SEQUENTIAL_IDLE_RATE',
+    kind: 'count',
+    default: '60',
+    description:
+      'Sequential test: new-port probes per hour a background source may send when the network is quiet (the floor of the measured background)',
+    portsnareOnly: true,
+    range: { min: 1, max: 360000, why: 'per hour, at least 1; 360000 is 100 a second, faster than any scan' },
+  },
+  {
+    name: 'SEQUENTIAL_IDLE_THRESHOLD',
+    kind: 'count',
+    default: '20',
+    description:
+      'Sequential test: the likelihood ratio a source must reach when the network is quiet (the floor of the bar)',
+    portsnareOnly: true,
+    range: { min: 2, max: 1000000000, why: 'at least 2 (1 would fire on any evidence)' },
+  },
+  {
     name: 'MAX_BLOCKS_PER_MINUTE',
     kind: 'count',
     default: '60',

@@ -7,6 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { parseCommandTemplate, hasTargetMacro, type CommandTemplate } from './command-template.ts';
 import type { ConfFile } from './conf-file.ts';
+import type { ScanDetector } from '../detect/detector.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
@@ -54,6 +55,12 @@ export interface Settings {
   /** True when unkillRoute was derived rather than written. */
   unkillRouteDerived: boolean;
   maxTrackedSources: number;
+  scanDetector: ScanDetector;
+  /** Per hour. */
+  sequentialFalseAlarms: number;
+  /** Probes per hour. */
+  sequentialIdleRate: number;
+  sequentialIdleThreshold: number;
 }
 
 /** Where each effective value came from, for check-config. */
@@ -203,6 +210,10 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     unkillRoute: commandTemplate('UNKILL_ROUTE'),
     unkillRouteDerived: false,
     maxTrackedSources: get('MAX_TRACKED_SOURCES'),
+    scanDetector: get('SCAN_DETECTOR'),
+    sequentialFalseAlarms: get('SEQUENTIAL_FALSE_ALARMS'),
+    sequentialIdleRate: get('SEQUENTIAL_IDLE_RATE'),
+    sequentialIdleThreshold: get('SEQUENTIAL_IDLE_THRESHOLD'),
   };
   if (settings.unkillRoute === null && get<string | null>('UNKILL_ROUTE') === null && settings.killRoute) {
     settings.unkillRoute = deriveUnkillRoute(settings.killRoute);

@@ -28,6 +28,13 @@ export function triggerSettings(settings: Settings): TriggerSettings {
     stealthPorts: settings.stealthTriggerPorts,
     stealthWindowMs: settings.stealthTriggerWindow * 1000,
     maxTrackedSources: settings.maxTrackedSources,
+    scanDetector: settings.scanDetector,
+    sequential: {
+      falseAlarmsPerMinute: settings.sequentialFalseAlarms / 60,
+      idleRatePerSecond: settings.sequentialIdleRate / 3600,
+      idleThreshold: settings.sequentialIdleThreshold,
+      budgetPerMinute: settings.maxBlocksPerMinute,
+    },
   };
 }
 

@@ -6,6 +6,8 @@
 import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { CidrSet } from '../net/cidr-set.ts';
 import type { ProbeEvent } from './probe.ts';
+import { ScanScores } from './scan-scores.ts';
+import { DEFAULT_SEQUENTIAL, type BackgroundState, type SequentialSettings } from './sequential-test.ts';
 import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
 
 /** `not-a-peer`: broadcast, multicast, unspecified, reserved, link-local... (see net/unicast). */
@@ -24,7 +26,16 @@ export type Verdict =
       count: number;
       /** Packet evidence: the distinct ports that made it fire (UDP ones as plain port numbers). */
       ports?: number[];
+      /** Packet evidence under the sequential test: the source's score and the bar it passed. */
+      score?: { value: number; threshold: number };
     };
+
+/**
+ * SCAN_DETECTOR: how packet evidence is judged. `sequential`: the sequential test against the
+ * measured background (detect/sequential-test), with STEALTH_TRIGGER_PORTS within
+ * STEALTH_TRIGGER_WINDOW as a floor; `window`: that fixed window alone (portsnare before part 5).
+ */
+export type ScanDetector = 'sequential' | 'window';
 
 export interface DetectorLists {
   /** Entries of the ignore file. */
@@ -46,6 +57,22 @@ export interface TriggerSettings {
   /** STEALTH_TRIGGER_WINDOW in milliseconds. */
   stealthWindowMs: number;
   maxTrackedSources?: number;
+  /** Default `sequential`; STEALTH_TRIGGER_PORTS=1 (1.2's first probe) always means the window. */
+  scanDetector?: ScanDetector;
+  sequential?: SequentialSettings;
+}
+
+function sequentialOf(triggers: TriggerSettings): boolean {
+  return (triggers.scanDetector ?? 'sequential') === 'sequential' && triggers.stealthPorts > 1;
+}
+
+function sameSequential(a: SequentialSettings, b: SequentialSettings): boolean {
+  return (
+    a.falseAlarmsPerMinute === b.falseAlarmsPerMinute &&
+    a.idleRatePerSecond === b.idleRatePerSecond &&
+    a.idleThreshold === b.idleThreshold &&
+    a.budgetPerMinute === b.budgetPerMinute
+  );
 }
 
 /** What the detector publishes on `portsnare:probe` for every probe it judged. */
@@ -60,6 +87,8 @@ export class Detector {
   #lists: DetectorLists;
   #trigger: TriggerCounter;
   #distinct: DistinctPortCounter;
+  #scores: ScanScores | null;
+  #sequential: SequentialSettings;
   readonly #capacity: number | undefined;
 
   constructor(lists: DetectorLists, triggers: TriggerSettings) {
@@ -71,6 +100,18 @@ export class Detector {
       triggers.stealthWindowMs,
       triggers.maxTrackedSources,
     );
+    this.#sequential = triggers.sequential ?? DEFAULT_SEQUENTIAL;
+    this.#scores = this.#newScores(triggers);
+  }
+
+  #newScores(triggers: TriggerSettings): ScanScores | null {
+    if (!sequentialOf(triggers)) return null;
+    return new ScanScores(triggers.stealthPorts, triggers.stealthWindowMs, this.#sequential, this.#capacity);
+  }
+
+  /** The sequential test's view of the background (null with the fixed window). */
+  background(): BackgroundState | null {
+    return this.#scores?.background.state() ?? null;
   }
 
   /** Swaps the lists (SIGHUP); a changed trigger starts counting afresh. */
@@ -88,6 +129,18 @@ export class Detector {
         triggers.stealthWindowMs,
         this.#capacity,
       );
+    }
+    const sequential = triggers.sequential ?? DEFAULT_SEQUENTIAL;
+    const scores = this.#scores;
+    if (
+      sequentialOf(triggers) !== (scores !== null) ||
+      (scores &&
+        (scores.floorPorts !== triggers.stealthPorts ||
+          scores.windowMs !== triggers.stealthWindowMs ||
+          !sameSequential(sequential, this.#sequential)))
+    ) {
+      this.#sequential = sequential;
+      this.#scores = this.#newScores(triggers);
     }
   }
 
@@ -121,6 +174,7 @@ export class Detector {
   #count(event: ProbeEvent): Verdict {
     // Packet evidence (a source anyone can forge) must touch STEALTH_TRIGGER_PORTS distinct ports; a
     // handshake or a datagram counts as in 1.2 (classic UDP keeps its first-datagram trigger).
+    if (event.evidence === 'packet' && this.#scores) return this.#score(event, this.#scores);
     const distinct =
       event.evidence === 'packet'
         ? this.#distinct.hit(
@@ -134,5 +188,18 @@ export class Detector {
     return distinct.ports
       ? { kind: 'alert', count, ports: distinct.ports.map((p) => p % 65536) }
       : { kind: 'alert', count };
+  }
+
+  #score(event: ProbeEvent, scores: ScanScores): Verdict {
+    const port = event.protocol === 'udp' ? event.port + 65536 : event.port;
+    const result = scores.hit(event.source, port, event.time);
+    const { count, fired } = this.#trigger.hit(event.source);
+    if (!fired || !result.fired) return { kind: 'below-trigger', count, distinctPorts: result.distinct };
+    return {
+      kind: 'alert',
+      count,
+      ports: (result.ports ?? []).map((p) => p % 65536),
+      score: { value: result.score, threshold: result.threshold },
+    };
   }
 }

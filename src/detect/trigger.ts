@@ -19,7 +19,7 @@ export const DEFAULT_MAX_TRACKED_SOURCES = 65_536;
  * eviction in V8 once deletions pile up: 20x slower under a flood of new sources, measured.)
  * An entry used within the last capacity/2 insertions is always kept.
  */
-class LruTable<V> {
+export class LruTable<V> {
   #young = new Map<string, V>();
   #old = new Map<string, V>();
   readonly #half: number;
