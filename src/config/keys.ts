@@ -247,7 +247,8 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     name: 'MAX_BLOCKS_PER_MINUTE',
     kind: 'count',
     default: '60',
-    description: 'New blocks allowed per minute; past it hosts are still logged but not blocked (0: no cap)',
+    description:
+      'New blocks allowed per minute, for each evidence kind on its own (handshake, datagram, packet); past it hosts are still logged but not blocked (0: no cap)',
     portsnareOnly: true,
     range: { min: 0, max: 100000, why: '0 means no cap; above 100000 a minute is no cap either' },
   },

@@ -140,6 +140,7 @@ test('the daemon starts its services in order, stops them in reverse, and says 1
   assert.deepEqual(Object.keys(counters.kind === 'counters' ? counters.counters : {}), [
     'hits',
     'ignored',
+    'ignoredListed',
     'refused',
     'belowTrigger',
     'alerts',
@@ -147,6 +148,9 @@ test('the daemon starts its services in order, stops them in reverse, and says 1
     'failedResponses',
     'alertsDropped',
     'blocksCapped',
+    'blocksCappedHandshake',
+    'blocksCappedDatagram',
+    'blocksCappedPacket',
     'pendingResponses',
     'fake.probes',
   ]);

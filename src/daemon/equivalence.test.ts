@@ -170,7 +170,7 @@ test('replay and the daemon stack decide the same alerts and bans on one capture
   assert.deepEqual(daemonBans, replayed.bans.keeper?.list().map(banView));
   assert.deepEqual(stack.dryRun?.actions.slice().sort(), replayed.dryRun?.actions.slice().sort());
   assert.deepEqual(stack.records?.lines.slice().sort(), replayed.records?.lines.slice().sort());
-  for (const key of ['hits', 'alerts', 'blocks', 'refused', 'failedResponses'] as const) {
+  for (const key of ['hits', 'alerts', 'blocks', 'refused', 'ignoredListed', 'failedResponses'] as const) {
     assert.equal(stack.alerts.counters[key], replayed.alerts.counters[key], key);
   }
   // What the capture holds: four TCP scanners and one UDP scanner, three of them banned (the cap).

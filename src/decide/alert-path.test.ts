@@ -1,5 +1,6 @@
-// The alert path without sensors, root or network: verdicts counted, refusals said once, one
-// response per host at a time, MAX_PENDING_ALERTS, the block-rate cap, "already blocked", records.
+// The alert path without sensors, root or network: verdicts counted, refusals said once, the ignore
+// list silent, one response per host at a time, MAX_PENDING_ALERTS, the block-rate cap per evidence
+// kind, "already blocked", records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settingsFromConf, type Settings } from '../config/settings.ts';
@@ -126,27 +127,51 @@ test('an alert is logged, banned once with its ports and scan type, and recorded
   assert.equal(h.path.counters.blocks, 1);
 });
 
-test('verdicts are counted; a never-block source at the trigger is said once per interval, never banned', async () => {
+test('verdicts are counted; an own address at the trigger is said once per interval, never banned', async () => {
+  let verdict: Verdict = { kind: 'ignored', reason: 'own-address' };
+  const h = harness({ verdict: () => verdict });
+  h.path.onProbe(probe('192.0.2.1'));
+  verdict = { kind: 'below-trigger', count: 1, distinctPorts: 1 };
+  h.path.onProbe(probe('203.0.113.1'));
+  verdict = { kind: 'refused', reason: 'own-address' };
+  h.path.onProbe(probe('192.0.2.1', 2, 'stcp', T0));
+  h.path.onProbe(probe('192.0.2.1', 3, 'stcp', T0 + 1000));
+  verdict = { kind: 'refused', reason: 'not-a-peer' };
+  h.path.onProbe(probe('192.0.2.255', 4, 'stcp', T0 + 2000));
+  await h.path.settled();
+  const refusals = h.messages.filter((m) => m.kind === 'refusedBlock');
+  assert.deepEqual(refusals, [
+    { kind: 'refusedBlock', address: '192.0.2.1', reason: 'it is mine', intervalSeconds: 600 },
+    { kind: 'refusedBlock', address: '192.0.2.255', reason: 'it is mine', intervalSeconds: 600 },
+  ]);
+  assert.equal(h.bans.length, 0);
+  const c = h.path.counters;
+  assert.deepEqual(
+    [c.hits, c.ignored, c.belowTrigger, c.refused, c.ignoredListed, c.alerts],
+    [5, 1, 1, 3, 0, 0],
+  );
+});
+
+test('the ignore list is silent, as in 1.2: a listed source at the trigger is only counted, never said or banned', async () => {
   let verdict: Verdict = { kind: 'ignored', reason: 'ignore-list' };
   const h = harness({ verdict: () => verdict });
   h.path.onProbe(probe('198.51.100.77'));
-  verdict = { kind: 'below-trigger', count: 1, distinctPorts: 1 };
-  h.path.onProbe(probe('203.0.113.1'));
   verdict = { kind: 'refused', reason: 'ignore-list' };
   h.path.onProbe(probe('198.51.100.77', 2, 'stcp', T0));
-  h.path.onProbe(probe('198.51.100.77', 3, 'stcp', T0 + 1000));
+  h.path.onProbe(probe('198.51.100.77', 3, 'tcp', T0 + 1000));
   await h.path.settled();
-  const refusals = h.messages.filter((m) => m.kind === 'refusedBlock');
-  assert.equal(refusals.length, 1);
-  assert.deepEqual(refusals[0], {
-    kind: 'refusedBlock',
-    address: '198.51.100.77',
-    reason: 'it is on the ignore list',
-    intervalSeconds: 600,
-  });
+  assert.equal(h.messages.length, 0, 'nothing is said');
   assert.equal(h.bans.length, 0);
   const c = h.path.counters;
-  assert.deepEqual([c.hits, c.ignored, c.belowTrigger, c.refused, c.alerts], [4, 1, 1, 2, 0]);
+  assert.deepEqual([c.hits, c.ignored, c.ignoredListed, c.refused, c.alerts], [3, 1, 2, 0, 0]);
+
+  // Silent refusals spend nothing of the once-per-interval log: an own address is still said.
+  verdict = { kind: 'refused', reason: 'own-address' };
+  h.path.onProbe(probe('198.51.100.77', 4, 'stcp', T0 + 2000));
+  assert.deepEqual(
+    h.messages.map((m) => m.kind),
+    ['refusedBlock'],
+  );
 });
 
 test('a confirm() that calls the alert off counts as below the trigger', async () => {
@@ -214,16 +239,17 @@ test('MAX_BLOCKS_PER_MINUTE: past the cap hosts are logged, not banned; the next
   }
   assert.equal(h.bans.length, 1);
   assert.equal(h.path.counters.blocksCapped, 2);
+  assert.equal(h.path.counters.blocksCappedPacket, 2);
   assert.deepEqual(
     h.messages.filter((m) => m.kind === 'blockCapReached'),
-    [{ kind: 'blockCapReached', limit: 1 }],
+    [{ kind: 'blockCapReached', limit: 1, evidence: 'packet' }],
   );
   h.clock.now += 60_000;
   h.path.onProbe(probe('203.0.113.4'));
   await h.path.settled();
   assert.deepEqual(
     h.messages.filter((m) => m.kind === 'blockCapSummary'),
-    [{ kind: 'blockCapSummary', limit: 1, suppressed: 2 }],
+    [{ kind: 'blockCapSummary', limit: 1, evidence: 'packet', suppressed: 2 }],
   );
   assert.equal(h.bans.length, 2);
 
@@ -234,15 +260,57 @@ test('MAX_BLOCKS_PER_MINUTE: past the cap hosts are logged, not banned; the next
   assert.equal(logOnly.path.counters.blocksCapped, 0);
 });
 
-test('a changed MAX_BLOCKS_PER_MINUTE starts the cap afresh', async () => {
+test('one MAX_BLOCKS_PER_MINUTE budget per evidence kind: forged packets spent theirs, a connect scanner is still blocked at once', async () => {
+  const h = harness({ settings: { maxBlocksPerMinute: 2 } });
+  for (let i = 1; i <= 3; i++) {
+    h.path.onProbe(probe(`198.18.0.${i}`, 1, 'stcp'));
+    await h.path.settled();
+  }
+  assert.deepEqual(
+    h.bans.map((b) => b.address),
+    ['198.18.0.1', '198.18.0.2'],
+  );
+  const c = h.path.counters;
+  assert.deepEqual(
+    [c.blocksCapped, c.blocksCappedPacket, c.blocksCappedDatagram, c.blocksCappedHandshake],
+    [1, 1, 0, 0],
+  );
+  assert.deepEqual(
+    h.messages.filter((m) => m.kind === 'blockCapReached'),
+    [{ kind: 'blockCapReached', limit: 2, evidence: 'packet' }],
+  );
+
+  // Same minute: a completed handshake from a fourth source is blocked at once.
+  h.path.onProbe(probe('203.0.113.4', 143, 'tcp'));
+  await h.path.settled();
+  assert.equal(h.bans.at(-1)?.address, '203.0.113.4');
+  assert.equal(h.bans.at(-1)?.evidence, 'handshake');
+  assert.equal(h.path.counters.blocks, 3);
+  assert.equal(h.path.counters.blocksCapped, 1);
+
+  // Datagrams have their own budget too, untouched by the packets.
+  h.path.onProbe(probe('203.0.113.5', 9, 'udp'));
+  await h.path.settled();
+  assert.equal(h.bans.at(-1)?.address, '203.0.113.5');
+  assert.equal(h.path.counters.blocks, 4);
+});
+
+test('a changed MAX_BLOCKS_PER_MINUTE starts the cap of every evidence kind afresh', async () => {
   const h = harness({ settings: { maxBlocksPerMinute: 1 } });
   h.path.onProbe(probe('203.0.113.1'));
+  h.path.onProbe(probe('203.0.113.11', 143, 'tcp'));
+  h.path.onProbe(probe('203.0.113.21', 9, 'udp'));
   await h.path.settled();
   h.path.setBlockLimit(2);
   h.path.onProbe(probe('203.0.113.2'));
   h.path.onProbe(probe('203.0.113.3'));
+  h.path.onProbe(probe('203.0.113.12', 143, 'tcp'));
+  h.path.onProbe(probe('203.0.113.13', 143, 'tcp'));
+  h.path.onProbe(probe('203.0.113.22', 9, 'udp'));
+  h.path.onProbe(probe('203.0.113.23', 9, 'udp'));
   await h.path.settled();
-  assert.equal(h.bans.length, 3);
+  assert.equal(h.bans.length, 9);
+  assert.equal(h.path.counters.blocksCapped, 0);
 });
 
 test('a classic hit returns PORT_BANNER; a failure while handling is logged, not thrown', async () => {

@@ -1,17 +1,19 @@
 /**
  * @module decide/alert-path
- * What happens to a probe once a sensor saw it: the detector's verdict, counted; never-block
- * sources reaching the trigger said once per interval (decide/refusals); an alert logged with
+ * What happens to a probe once a sensor saw it: the detector's verdict, counted; ignore-list
+ * sources reaching the trigger only counted, silent as in 1.2; the automatic never-block sources
+ * (own addresses, gateways, resolvers, not a peer) said once per interval (decide/refusals); an alert logged with
  * 1.2's lines and answered at most once per host at a time (later hits wait for that outcome and
  * then say "already blocked" unless it failed); at most MAX_PENDING_ALERTS handled at once; the
- * MAX_BLOCKS_PER_MINUTE cap; a host already banned or listed in a blocked file is "already
+ * MAX_BLOCKS_PER_MINUTE cap, one budget per evidence kind (forged packets or datagrams can never
+ * spend what completed handshakes are allowed); a host already banned or listed in a blocked file is "already
  * blocked"; a successful ban recorded (history and blocked files, via the reporter, before the ban
  * is settled in the store). The response
  * itself is the ban keeper's; what is logged where is the reporter's.
  */
 import type { Settings } from '../config/settings.ts';
 import type { Detector, IgnoreReason } from '../detect/detector.ts';
-import { protocolOf, type ProbeEvent } from '../detect/probe.ts';
+import { protocolOf, type EvidenceKind, type ProbeEvent } from '../detect/probe.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { alertMessages } from '../report/alert-messages.ts';
 import { formatHistoryLine } from '../report/history.ts';
@@ -19,7 +21,7 @@ import type { Reporter } from '../report/reporter.ts';
 import type { BlockedLedger } from '../report/sinks/blocked-files-sink.ts';
 import type { BanKeeper } from '../respond/ban-keeper.ts';
 import { BlockRate } from '../respond/block-rate.ts';
-import { newAlertCounters, type AlertCounters } from './counters.ts';
+import { CAPPED_BY_EVIDENCE, newAlertCounters, type AlertCounters } from './counters.ts';
 import { RefusalLog } from './refusals.ts';
 
 /** Alerts being handled at once (resolving, responding, recording); beyond it they are counted and dropped. */
@@ -57,7 +59,8 @@ export class AlertPath {
   readonly #deps: AlertPathDeps;
   readonly #maxPending: number;
   readonly #refusals: RefusalLog;
-  #blockRate: BlockRate;
+  /** One MAX_BLOCKS_PER_MINUTE budget per evidence kind. */
+  #blockRates: Record<EvidenceKind, BlockRate>;
   readonly #pending = new Map<string, Promise<Outcome>>();
   readonly #inflight = new Set<Promise<void>>();
 
@@ -65,7 +68,7 @@ export class AlertPath {
     this.#deps = deps;
     this.#maxPending = deps.maxPending ?? MAX_PENDING_ALERTS;
     this.#refusals = deps.refusals ?? new RefusalLog();
-    this.#blockRate = new BlockRate(deps.settings().maxBlocksPerMinute);
+    this.#blockRates = blockRates(deps.settings().maxBlocksPerMinute);
   }
 
   /** Hosts whose response is under way. */
@@ -73,9 +76,9 @@ export class AlertPath {
     return this.#pending.size;
   }
 
-  /** MAX_BLOCKS_PER_MINUTE changed (SIGHUP): the cap starts afresh. */
+  /** MAX_BLOCKS_PER_MINUTE changed (SIGHUP): every evidence kind's cap starts afresh. */
   setBlockLimit(limit: number): void {
-    if (limit !== this.#blockRate.limit) this.#blockRate = new BlockRate(limit);
+    if (limit !== this.#blockRates.handshake.limit) this.#blockRates = blockRates(limit);
   }
 
   /** A sensor's hit: judged synchronously; returns the banner to send (classic modes) or null. */
@@ -85,6 +88,11 @@ export class AlertPath {
     const verdict = this.#deps.detector.judge(event);
     if (verdict.kind === 'ignored') {
       counters.ignored++;
+      return null;
+    }
+    if (verdict.kind === 'refused' && verdict.reason === 'ignore-list') {
+      // 1.2 kept the ignore list silent: counted, never logged.
+      counters.ignoredListed++;
       return null;
     }
     if (verdict.kind === 'refused') {
@@ -194,20 +202,33 @@ export class AlertPath {
     return 'blocked';
   }
 
-  /** The cap on new blocks; log-only settings (BLOCK_x=0) are never capped. */
+  /** The cap on new blocks of the event's evidence kind; log-only settings (BLOCK_x=0) are never capped. */
   #mayBlock(event: ProbeEvent): boolean {
     const settings = this.#deps.settings();
     const level = event.protocol === 'tcp' ? settings.blockTcp : settings.blockUdp;
     if (level === 0) return true;
-    const decision = this.#blockRate.take(this.#deps.now());
-    const limit = this.#blockRate.limit;
+    const { evidence } = event;
+    const rate = this.#blockRates[evidence];
+    const decision = rate.take(this.#deps.now());
+    const limit = rate.limit;
     if (decision.allowed) {
       if (decision.report)
-        this.#deps.report.log({ kind: 'blockCapSummary', limit, suppressed: decision.report.suppressed });
+        this.#deps.report.log({
+          kind: 'blockCapSummary',
+          limit,
+          evidence,
+          suppressed: decision.report.suppressed,
+        });
       return true;
     }
     this.counters.blocksCapped++;
-    if (decision.report) this.#deps.report.log({ kind: 'blockCapReached', limit });
+    this.counters[CAPPED_BY_EVIDENCE[evidence]]++;
+    if (decision.report) this.#deps.report.log({ kind: 'blockCapReached', limit, evidence });
     return false;
   }
+}
+
+/** A fresh MAX_BLOCKS_PER_MINUTE budget of `limit` for each evidence kind. */
+function blockRates(limit: number): Record<EvidenceKind, BlockRate> {
+  return { handshake: new BlockRate(limit), datagram: new BlockRate(limit), packet: new BlockRate(limit) };
 }

@@ -184,3 +184,22 @@ test('portsnare-only messages keep the 1.2 prefixes so log filters classify them
     'adminalert: ERROR: KILL_ROUTE for host 192.0.2.1 failed: program not found: /x',
   ]);
 });
+
+test('the MAX_BLOCKS_PER_MINUTE lines name the evidence kind whose budget ran out', () => {
+  assert.deepEqual(
+    [
+      formatMessage({ kind: 'blockCapReached', limit: 60, evidence: 'packet' }),
+      formatMessage({ kind: 'blockCapReached', limit: 60, evidence: 'datagram' }),
+      formatMessage({ kind: 'blockCapReached', limit: 1, evidence: 'handshake' }),
+      formatMessage({ kind: 'blockCapSummary', limit: 60, evidence: 'packet', suppressed: 998 }),
+      formatMessage({ kind: 'blockCapSummary', limit: 1, evidence: 'handshake', suppressed: 2 }),
+    ],
+    [
+      'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (60) reached for packet evidence (forgeable source addresses): hosts are still logged but no more are blocked this minute; handshake evidence keeps its own budget',
+      'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (60) reached for datagram evidence (forgeable source addresses): hosts are still logged but no more are blocked this minute; handshake evidence keeps its own budget',
+      'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (1) reached for handshake evidence (completed TCP connections): hosts are still logged but no more are blocked this minute',
+      'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (60) for packet evidence (forgeable source addresses): 998 block(s) refused in the last minute',
+      'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (1) for handshake evidence (completed TCP connections): 2 block(s) refused in the last minute',
+    ],
+  );
+});

@@ -6,7 +6,7 @@
  * "Attempting to continue", and the leading space of the NULL-scan label. Adding a kind without a
  * formatter does not compile.
  */
-import { isClassic, type Mode, type Protocol } from '../detect/probe.ts';
+import { isClassic, type EvidenceKind, type Mode, type Protocol } from '../detect/probe.ts';
 
 type Proto = Protocol;
 const P = (p: Proto): string => p.toUpperCase();
@@ -51,8 +51,8 @@ export type LogMessage =
   | { kind: 'captureFailed'; reason: string }
   | { kind: 'captureDrops'; dropped: number; received: number; malformed: number }
   | { kind: 'counters'; counters: Record<string, number> }
-  | { kind: 'blockCapReached'; limit: number }
-  | { kind: 'blockCapSummary'; limit: number; suppressed: number }
+  | { kind: 'blockCapReached'; limit: number; evidence: EvidenceKind }
+  | { kind: 'blockCapSummary'; limit: number; evidence: EvidenceKind; suppressed: number }
   | { kind: 'sensorError'; protocol: Proto; port: number; reason: string }
   // --- response ---
   | { kind: 'alreadyBlocked'; mode: Mode; host: string; address: string }
@@ -94,6 +94,17 @@ const LIFT_REASON = {
   unblocked: 'unblocked on request',
   flushed: 'all bans flushed',
 } as const;
+
+/** What each evidence kind is, in the MAX_BLOCKS_PER_MINUTE lines (each kind has its own budget). */
+const EVIDENCE = {
+  handshake: 'handshake evidence (completed TCP connections)',
+  datagram: 'datagram evidence (forgeable source addresses)',
+  packet: 'packet evidence (forgeable source addresses)',
+} as const satisfies Record<EvidenceKind, string>;
+
+/** Said after a forgeable kind's cap: the real connect scanners are still blocked. */
+const OWN_BUDGET = (e: EvidenceKind): string =>
+  e === 'handshake' ? '' : '; handshake evidence keeps its own budget';
 
 type Formatters = { [K in LogKind]: (m: Extract<LogMessage, { kind: K }>) => string };
 
@@ -147,9 +158,9 @@ const formatters: Formatters = {
   captureDrops: (m) =>
     `adminalert: WARNING: packet capture dropped ${m.dropped} of ${m.received} packets; ${m.malformed} malformed packets skipped`,
   blockCapReached: (m) =>
-    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}) reached: hosts are still logged but no more are blocked this minute`,
+    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}) reached for ${EVIDENCE[m.evidence]}: hosts are still logged but no more are blocked this minute${OWN_BUDGET(m.evidence)}`,
   blockCapSummary: (m) =>
-    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}): ${m.suppressed} block(s) refused in the last minute`,
+    `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}) for ${EVIDENCE[m.evidence]}: ${m.suppressed} block(s) refused in the last minute`,
   counters: (m) =>
     `adminalert: Counters: ${Object.entries(m.counters)
       .map(([k, v]) => `${k}=${v}`)

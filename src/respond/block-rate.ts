@@ -2,7 +2,8 @@
  * @module respond/block-rate
  * MAX_BLOCKS_PER_MINUTE: a cap on new blocks per minute. Past it portsnare keeps detecting and
  * logging, blocks no more, and says so once per minute with counts, so that a flood of forged
- * sources can never fill the firewall. Pure: the clock comes in.
+ * sources can never fill the firewall. The alert path keeps one per evidence kind, so forged
+ * packets or datagrams never spend what completed handshakes are allowed. Pure: the clock comes in.
  */
 
 export type BlockRateDecision =

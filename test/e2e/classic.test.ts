@@ -4,7 +4,14 @@
 // history/blocked/hosts.deny files, and that a blocked scanner can no longer reach the sensor.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readText, prepareFiles, startDaemon, startService, tcpProbe } from '../helpers/daemon.ts';
+import {
+  readCounters,
+  readText,
+  prepareFiles,
+  startDaemon,
+  startService,
+  tcpProbe,
+} from '../helpers/daemon.ts';
 import { createLab, waitFor, type Lab } from '../helpers/netns.ts';
 
 const TCP_TRAPS = [1, 11, 79, 143, 1080, 31337];
@@ -117,12 +124,14 @@ void test('classic -tcp -udp over IPv4 with nftables: scanners blocked and recor
       .includes(`attackalert: Host ${s} has been blocked via wrappers with string: "ALL: ${s} : DENY"`),
   );
   assert.ok(!sink.messages().some((m) => m.includes('accept failed')), 'every hit was attributed');
-  // The ignored host: no hit, no block; only the refusal, said once for its whole scan.
+  // The ignored host: no hit, no block, no line at all (silent, as in 1.2); its scan only counted.
   assert.deepEqual(
     sink.messages().filter((m) => m.includes(ignored.ipv4)),
-    [
-      `attackalert: Not blocking host ${ignored.ipv4}: it is on the ignore list (said once per 600 s per host)`,
-    ],
+    [],
+  );
+  assert.ok(
+    (await readCounters(daemon))['ignoredListed']! >= 1,
+    'the ignored scan reached the trigger, counted',
   );
   assert.ok(!sink.messages().some((m) => m.includes(client.ipv4)), 'the service client never appears');
 
@@ -294,16 +303,20 @@ void test('SCAN_TRIGGER, SIGHUP reload of the ignore file, and log-only BLOCK_TC
   await sink.waitForMessage(`attackalert: Host: ${s} is already blocked. Ignoring`);
 
   // SIGHUP: the other host is added to the ignore file; from then on its hits are not acted on, and
-  // the refusal is said once when it reaches the trigger.
+  // nothing is said when it reaches the trigger (silent, as in 1.2): it is only counted.
   await (await import('node:fs/promises')).writeFile(files.ignore, `${other.ipv4}\n`);
   daemon.process.kill('SIGHUP');
   await sink.waitForMessage(/^adminalert: Reloaded configuration from .*: 1 ignore entries/);
+  const listedBefore = (await readCounters(daemon))['ignoredListed']!;
   for (const port of [1, 11, 15, 143]) await tcpProbe(lab, other, lab.sensor.ipv4, port);
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(
     sink.messages().filter((m) => m.includes(other.ipv4)),
-    [`attackalert: Not blocking host ${other.ipv4}: it is on the ignore list (said once per 600 s per host)`],
+    [],
   );
+  // SCAN_TRIGGER=3: its later hits reach the trigger, and are counted.
+  const listedAfter = (await readCounters(daemon))['ignoredListed']!;
+  assert.ok(listedAfter > listedBefore, `ignoredListed rose: ${listedBefore} -> ${listedAfter}`);
   // The traps survived the reload.
   assert.equal((await tcpProbe(lab, lab.scanner, lab.sensor.ipv4, 1)).result, 'connected');
   assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
@@ -364,7 +377,7 @@ test('MAX_BLOCKS_PER_MINUTE: past the cap hosts are still logged but not blocked
     await sink.waitForMessage(`attackalert: Connect from host: ${host.ipv4}/${host.ipv4} to TCP port: 11`);
   }
   await sink.waitForMessage(
-    'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (1) reached: hosts are still logged but no more are blocked this minute',
+    'adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (1) reached for handshake evidence (completed TCP connections): hosts are still logged but no more are blocked this minute',
   );
   await new Promise((r) => setTimeout(r, 300));
   const messages = sink.messages();

@@ -186,6 +186,20 @@ export function portsnareCli(lab: Lab, files: DaemonFiles, args: string[]) {
   });
 }
 
+/** Sends SIGUSR1 to the daemon (by pid) and parses its "adminalert: Counters: k=v ..." line. */
+export async function readCounters(daemon: RunningDaemon): Promise<Record<string, number>> {
+  const prefix = 'adminalert: Counters: ';
+  const before = daemon.sink.messages().filter((m) => m.startsWith(prefix)).length;
+  process.kill(daemon.process.pid, 'SIGUSR1');
+  const records = await daemon.sink.waitForMessage(prefix, { count: before + 1, timeoutMs: 5000 });
+  const counters: Record<string, number> = {};
+  for (const pair of records[records.length - 1]!.message.slice(prefix.length).split(' ')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) counters[pair.slice(0, eq)] = Number(pair.slice(eq + 1));
+  }
+  return counters;
+}
+
 /** The addresses in one of portsnare's nft sets in the sensor namespace ([] if the table is gone). */
 export async function nftSetElements(lab: Lab, set: 'blocked4' | 'blocked6'): Promise<string[]> {
   const r = await lab.exec(lab.sensor, ['nft', '-j', 'list', 'set', 'inet', 'portsnare', set], {
