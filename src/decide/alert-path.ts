@@ -13,6 +13,7 @@
  */
 import type { Settings } from '../config/settings.ts';
 import type { Detector, IgnoreReason } from '../detect/detector.ts';
+import type { BackgroundState } from '../detect/sequential-test.ts';
 import { protocolOf, type EvidenceKind, type ProbeEvent } from '../detect/probe.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { alertMessages } from '../report/alert-messages.ts';
@@ -22,6 +23,7 @@ import type { BlockedLedger } from '../report/sinks/blocked-files-sink.ts';
 import type { BanKeeper } from '../respond/ban-keeper.ts';
 import { BlockRate } from '../respond/block-rate.ts';
 import { CAPPED_BY_EVIDENCE, newAlertCounters, type AlertCounters } from './counters.ts';
+import { ForgeryWatch } from './forgery-watch.ts';
 import { RefusalLog } from './refusals.ts';
 
 /** Alerts being handled at once (resolving, responding, recording); beyond it they are counted and dropped. */
@@ -30,7 +32,7 @@ export const MAX_PENDING_ALERTS = 10_000;
 type Outcome = 'blocked' | 'already' | 'failed';
 
 export interface AlertPathDeps {
-  detector: Pick<Detector, 'judge'>;
+  detector: Pick<Detector, 'judge'> & Partial<Pick<Detector, 'background'>>;
   /** Why a listed address is never blocked, for the refusal line. */
   neverBlock: { reason(address: string, why: IgnoreReason): string };
   /** The ban keeper (null until the ban store is open). */
@@ -59,6 +61,8 @@ export class AlertPath {
   readonly #deps: AlertPathDeps;
   readonly #maxPending: number;
   readonly #refusals: RefusalLog;
+  readonly #forgery: ForgeryWatch;
+  readonly #background: () => BackgroundState | null;
   /** One MAX_BLOCKS_PER_MINUTE budget per evidence kind. */
   #blockRates: Record<EvidenceKind, BlockRate>;
   readonly #pending = new Map<string, Promise<Outcome>>();
@@ -68,6 +72,8 @@ export class AlertPath {
     this.#deps = deps;
     this.#maxPending = deps.maxPending ?? MAX_PENDING_ALERTS;
     this.#refusals = deps.refusals ?? new RefusalLog();
+    this.#forgery = new ForgeryWatch(deps.settings().sequentialIdleThreshold);
+    this.#background = () => deps.detector.background?.() ?? null;
     this.#blockRates = blockRates(deps.settings().maxBlocksPerMinute);
   }
 
@@ -86,6 +92,10 @@ export class AlertPath {
     const { counters } = this;
     counters.hits++;
     const verdict = this.#deps.detector.judge(event);
+    if (event.evidence === 'packet') {
+      const summary = this.#forgery.probe(event, verdict.kind === 'alert', this.#background);
+      if (summary) this.#deps.report.log(summary);
+    }
     if (verdict.kind === 'ignored') {
       counters.ignored++;
       return null;
@@ -223,6 +233,7 @@ export class AlertPath {
     }
     this.counters.blocksCapped++;
     this.counters[CAPPED_BY_EVIDENCE[evidence]]++;
+    if (evidence === 'packet') this.#forgery.capped();
     if (decision.report) this.#deps.report.log({ kind: 'blockCapReached', limit, evidence });
     return false;
   }

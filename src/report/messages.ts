@@ -51,6 +51,17 @@ export type LogMessage =
   | { kind: 'captureFailed'; reason: string }
   | { kind: 'captureDrops'; dropped: number; received: number; malformed: number }
   | { kind: 'counters'; counters: Record<string, number> }
+  | {
+      kind: 'forgedEvidence';
+      seconds: number;
+      probes: number;
+      sourcesPerSecond: number;
+      ratePerSecond: number;
+      /** ln A of the sequential test. */
+      bar: number;
+      passed: number;
+      capped: number;
+    }
   | { kind: 'blockCapReached'; limit: number; evidence: EvidenceKind }
   | { kind: 'blockCapSummary'; limit: number; evidence: EvidenceKind; suppressed: number }
   | { kind: 'sensorError'; protocol: Proto; port: number; reason: string }
@@ -157,6 +168,8 @@ const formatters: Formatters = {
   captureFailed: (m) => `adminalert: ERROR: could not open packet capture: ${m.reason}. Shutting down.`,
   captureDrops: (m) =>
     `adminalert: WARNING: packet capture dropped ${m.dropped} of ${m.received} packets; ${m.malformed} malformed packets skipped`,
+  forgedEvidence: (m) =>
+    `attackalert: Forged packet evidence at scale: ${m.probes} probes to trap ports in the last ${m.seconds} s from about ${m.sourcesPerSecond} source addresses a second (background ${m.ratePerSecond.toFixed(2)} new-port probes/s per source); packet evidence now needs a likelihood ratio of ${m.bar >= 23 ? Math.exp(m.bar).toExponential(1) : Math.round(Math.exp(m.bar))}, ${m.passed} probe(s) passed it, ${m.capped} host(s) left unbanned by MAX_BLOCKS_PER_MINUTE; handshake evidence keeps its own budget`,
   blockCapReached: (m) =>
     `adminalert: WARNING: MAX_BLOCKS_PER_MINUTE (${m.limit}) reached for ${EVIDENCE[m.evidence]}: hosts are still logged but no more are blocked this minute${OWN_BUDGET(m.evidence)}`,
   blockCapSummary: (m) =>
