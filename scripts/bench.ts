@@ -23,6 +23,7 @@ import { interrupted, runLiveBench } from './bench/live.ts';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
 import { runReplayBench } from './bench/replay.ts';
 import { runMemoryBench } from './bench/memory.ts';
+import { runForgedFloodBench } from './bench/forged-floods.ts';
 import { fixed, int } from './bench/stats.ts';
 
 function machine(): string[] {
@@ -82,6 +83,8 @@ async function main(): Promise<number> {
     print(runReplayBench(opts, progress));
     print(['']);
     print(runMemoryBench(progress));
+    print(['']);
+    print(await runForgedFloodBench(progress));
     print(['']);
   }
   if (opts.live) {

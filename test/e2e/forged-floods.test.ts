@@ -100,3 +100,93 @@ for (const pps of [5_000, 50_000]) {
     );
   });
 }
+
+// Goal 2 of issue 10: forgers that imitate scanners (each forged source a 5-port UDP burst within
+// 2 ms, 10,000 sources a second) against -sudp, while -tcp keeps classic TCP traps. Forged bans
+// stay within the packet-evidence budget (MAX_BLOCKS_PER_MINUTE, 60) and a real `nmap -sT` against
+// the TCP traps is banned as fast as at idle: handshake evidence has its own budget.
+const TCP_TRAPS = [1, 11, 15, 79, 111];
+const UDP_TRAPS = [1, 7, 9, 69, 161, 162, 513, 635, 640, 641, 700, 37444, 34555, 31335, 32770];
+
+void test('-tcp -sudp under a forged UDP burst flood: forged bans within the cap, a connect scanner banned as fast as at idle', async (t) => {
+  const lab = await createLab({ extraHosts: 1 });
+  t.after(() => lab.destroy());
+  const [idleScanner] = lab.others as [typeof lab.sensor];
+  const files = await prepareFiles({
+    TCP_PORTS: TCP_TRAPS.join(','),
+    UDP_PORTS: UDP_TRAPS.join(','),
+    BLOCK_TCP: '1',
+    BLOCK_UDP: '1',
+    BLOCK_BACKEND: 'nft',
+  });
+  const daemon = await startDaemon(lab, files, ['-tcp', '-sudp']);
+  t.after(() => daemon.cleanup());
+  const connectScan = async (from: typeof lab.sensor): Promise<number> => {
+    const start = performance.now();
+    await lab.exec(from, [
+      'nmap',
+      '-n',
+      '-Pn',
+      '-sT',
+      '--max-retries',
+      '0',
+      '-p',
+      TCP_TRAPS.join(','),
+      lab.sensor.ipv4,
+    ]);
+    await waitFor(async () => (await nftSetElements(lab, 'blocked4')).includes(from.ipv4), {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+      what: `${from.ipv4} in the set`,
+    });
+    return performance.now() - start;
+  };
+  const idleMs = await connectScan(idleScanner);
+
+  const SOURCES_PER_SECOND = 10_000;
+  const SECONDS = 4;
+  const r = random(7);
+  const flood: Syn[] = [];
+  for (let i = 0; i < SOURCES_PER_SECOND * SECONDS; i++) {
+    const source = spoofedSource(Math.floor(r() * SPOOF_SPACE));
+    const first = Math.floor(r() * UDP_TRAPS.length);
+    for (let k = 0; k < 5; k++)
+      flood.push({ source, port: UDP_TRAPS[(first + k) % UDP_TRAPS.length]!, protocol: 'udp' });
+  }
+  const pcap = join(files.dir, 'bursts.pcap');
+  await writeSynPcap(
+    pcap,
+    flood,
+    { ipv4: lab.sensor.ipv4, mac: await macOf(lab, lab.sensor) },
+    await macOf(lab, lab.scanner),
+  );
+  const replay = playPcap(lab, lab.scanner, pcap, {
+    pps: SOURCES_PER_SECOND * 5,
+    limit: flood.length,
+    timeoutMs: 30_000,
+  });
+  t.after(() => replay.stop());
+  await delay(1_500);
+  assert.ok(!replay.finished(), `tcpreplay ended early:\n${replay.process.stderr()}`);
+  const floodMs = await connectScan(lab.scanner);
+  assert.ok(!replay.finished(), 'the connect scanner was banned while the flood still ran');
+  const played = await replay.done;
+  const counters = await readCounters(daemon);
+  const banned = await nftSetElements(lab, 'blocked4');
+  const forged = banned.filter((a) => a.startsWith('198.1'));
+  t.diagnostic(
+    `idle: banned ${idleMs.toFixed(0)} ms after nmap -sT started; during the flood: ${floodMs.toFixed(0)} ms; ` +
+      `${played.sent} packets played, ${forged.length} forged bans, capped (packet) ${counters['blocksCappedPacket']}, ` +
+      `captured ${counters['capture.captured']}, dropped ${counters['capture.captureDropped']}`,
+  );
+  assert.ok(forged.length <= 60, `forged bans ${forged.length} within MAX_BLOCKS_PER_MINUTE`);
+  assert.deepEqual(
+    banned.filter((a) => !a.startsWith('198.1')).sort(),
+    [idleScanner.ipv4, lab.scanner.ipv4].sort(),
+  );
+  // "As fast as at idle": nmap's own start dominates both; allow the flood's load 1 s on top.
+  assert.ok(
+    floodMs <= idleMs + 1_000,
+    `connect scanner ${floodMs.toFixed(0)} ms under the flood vs ${idleMs.toFixed(0)} ms idle`,
+  );
+});

@@ -5,7 +5,7 @@
 // Ethernet destination is the sensor's MAC. Forged sources come from 198.18.0.0/15 (benchmarking,
 // RFC 2544) or whatever the test passes (documentation ranges, lab addresses).
 import { writeFile } from 'node:fs/promises';
-import { buildTcp } from '../builders/packets.ts';
+import { buildTcp, buildUdp } from '../builders/packets.ts';
 import { LinkType, TcpFlag } from '../../src/packets/decode.ts';
 import { pcapHeader, pcapRecord } from '../../src/packets/pcap-file.ts';
 import type { Lab, LabHost, LabProcess } from './netns.ts';
@@ -14,6 +14,8 @@ import type { Lab, LabHost, LabProcess } from './netns.ts';
 export interface Syn {
   source: string;
   port: number;
+  /** Default a TCP SYN; `udp`: an empty UDP datagram instead. */
+  protocol?: 'udp';
 }
 
 /** The MAC address of `host`'s eth0. */
@@ -60,17 +62,19 @@ export async function writeSynPcap(
   syns.forEach((syn, n) => {
     const v6 = syn.source.includes(':');
     if (v6 && to.ipv6 === undefined) throw new RangeError('an IPv6 source needs to.ipv6');
-    const frame = buildTcp({
-      family: v6 ? 6 : 4,
+    const spec = {
+      family: v6 ? (6 as const) : (4 as const),
       source: syn.source,
       destination: v6 ? (to.ipv6 ?? '') : to.ipv4,
       sourcePort: 1024 + Math.floor(Math.random() * 60000),
       destinationPort: syn.port,
-      flags: TcpFlag.SYN,
-      seq: Math.floor(Math.random() * 2 ** 32),
       sourceMac: fromMac,
       destinationMac: to.mac,
-    });
+    };
+    const frame =
+      syn.protocol === 'udp'
+        ? buildUdp(spec)
+        : buildTcp({ ...spec, flags: TcpFlag.SYN, seq: Math.floor(Math.random() * 2 ** 32) });
     parts.push(pcapRecord(t0 + n * 10, frame));
   });
   await writeFile(path, Buffer.concat(parts));
