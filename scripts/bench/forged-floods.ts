@@ -44,14 +44,13 @@ async function floodRun(pps: number, imitating: boolean, seconds: number): Promi
   const path = new AlertPath({
     detector,
     neverBlock: { reason: () => '' },
-    bans: () =>
-      ({
-        has: (a: string) => banned.has(a),
-        ban: (req: { address: string }) => {
-          banned.set(req.address, now);
-          return Promise.resolve({ ok: true as const }) as never;
-        },
-      }),
+    bans: () => ({
+      has: (a: string) => banned.has(a),
+      ban: (req: { address: string }) => {
+        banned.set(req.address, now);
+        return Promise.resolve({ ok: true as const }) as never;
+      },
+    }),
     ledger: { has: () => Promise.resolve(false) },
     report: { log: () => undefined, blocked: () => Promise.resolve() },
     settings: () => settings,
