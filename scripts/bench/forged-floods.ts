@@ -16,17 +16,10 @@ import type { ProbeEvent } from '../../src/detect/probe.ts';
 import { triggerSettings } from '../../src/daemon/stack.ts';
 import { CidrSet } from '../../src/net/cidr-set.ts';
 import { fixed, int } from './stats.ts';
+import { prng as random } from '../../test/builders/fuzz.ts';
 
 const TRAPS = [1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345];
 const SCANNER = '203.0.113.9';
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 interface FloodFigures {
   forgedBans: number;

@@ -3,15 +3,7 @@ import { test } from 'node:test';
 import { CidrSet } from '../net/cidr-set.ts';
 import { Detector, type TriggerSettings } from './detector.ts';
 import { Background, DEFAULT_SEQUENTIAL, evidenceStep, poissonRepeatRate } from './sequential-test.ts';
-
-/** A seeded generator (LCG), so every run sees the same traffic. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { prng as random } from '../../test/builders/fuzz.ts';
 
 const TRAPS = [1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345];
 const SCANNER = '203.0.113.9';

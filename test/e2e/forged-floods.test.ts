@@ -12,18 +12,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { nftSetElements, prepareFiles, readCounters, startDaemon } from '../helpers/daemon.ts';
 import { macOf, playPcap, SPOOF_SPACE, spoofedSource, writeSynPcap, type Syn } from '../helpers/flood.ts';
 import { createLab, waitFor } from '../helpers/netns.ts';
+import { prng as random } from '../builders/fuzz.ts';
 
 const FLOOD_PORTS = [1, 11, 15, 79, 111, 119, 143, 540, 635, 1080, 1524, 2000, 5742, 6667, 12345];
 const SCAN_PORTS = [31337, 32771, 40421, 49724, 54320];
-
-/** A seeded generator, so every run floods alike. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 for (const pps of [5_000, 50_000]) {
   void test(`a ${pps / 1000} kpps random-source SYN flood bans no forged source and not the gateway; a real SYN scanner during it is banned`, async (t) => {
