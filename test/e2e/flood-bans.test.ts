@@ -31,7 +31,15 @@ import {
   startDaemon,
   type RunningDaemon,
 } from '../helpers/daemon.ts';
-import { isSpoofSpace, macOf, playPcap, spoofedSource, writeSynPcap, type Syn } from '../helpers/flood.ts';
+import {
+  isSpoofSpace,
+  macOf,
+  playPcap,
+  spoofedSource,
+  writeLabPcap,
+  writeSynPcap,
+  type Syn,
+} from '../helpers/flood.ts';
 import { createLab, waitFor, type Lab } from '../helpers/netns.ts';
 
 const TRAPS = [1, 11, 15, 79, 111, 143, 540, 635, 1080, 12345];
@@ -98,12 +106,7 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
     port: TRAPS[i % TRAPS.length]!,
   }));
   const pcap = join(files.dir, 'scanners.pcap');
-  await writeSynPcap(
-    pcap,
-    syns,
-    { ipv4: lab.sensor.ipv4, mac: await macOf(lab, lab.sensor) },
-    await macOf(lab, lab.scanner),
-  );
+  await writeLabPcap(lab, pcap, syns);
   const started = performance.now();
   const replay = playPcap(lab, lab.scanner, pcap, { pps: 400, limit: SOURCES, timeoutMs: 20_000 });
   t.after(() => replay.stop());
@@ -253,12 +256,7 @@ void test('kill -9 during a flood of scanners, then restart: every recorded ban 
   // A restored host probing again is already blocked, not blocked twice.
   const again = recorded[0]!;
   const probe = join(files.dir, 'again.pcap');
-  await writeSynPcap(
-    probe,
-    [{ source: again, port: TRAPS[0]! }],
-    { ipv4: lab.sensor.ipv4, mac: await macOf(lab, lab.sensor) },
-    await macOf(lab, lab.scanner),
-  );
+  await writeLabPcap(lab, probe, [{ source: again, port: TRAPS[0]! }]);
   await playPcap(lab, lab.scanner, probe, { pps: 10, limit: 1, timeoutMs: 5000 }).done;
   await sink.waitForMessage(`attackalert: Host: ${again}/${again} is already blocked Ignoring`);
   assert.ok(!sink.messages().some((msg) => msg.includes('has been blocked')), 'nothing blocked anew');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { nftSetElements, prepareFiles, readCounters, startDaemon } from '../helpers/daemon.ts';
-import { macOf, playPcap, SPOOF_SPACE, spoofedSource, writeSynPcap, type Syn } from '../helpers/flood.ts';
+import { playPcap, SPOOF_SPACE, spoofedSource, writeLabPcap, type Syn } from '../helpers/flood.ts';
 import { createLab, waitFor } from '../helpers/netns.ts';
 import { prng as random } from '../builders/fuzz.ts';
 
@@ -44,12 +44,7 @@ for (const pps of [5_000, 50_000]) {
       });
     }
     const pcap = join(files.dir, 'flood.pcap');
-    await writeSynPcap(
-      pcap,
-      flood,
-      { ipv4: lab.sensor.ipv4, mac: await macOf(lab, lab.sensor) },
-      await macOf(lab, lab.scanner),
-    );
+    await writeLabPcap(lab, pcap, flood);
     const replay = playPcap(lab, lab.scanner, pcap, { pps, limit: flood.length, timeoutMs: 30_000 });
     t.after(() => replay.stop());
     await delay(2_000);
@@ -146,12 +141,7 @@ void test('-tcp -sudp under a forged UDP burst flood: forged bans within the cap
       flood.push({ source, port: UDP_TRAPS[(first + k) % UDP_TRAPS.length]!, protocol: 'udp' });
   }
   const pcap = join(files.dir, 'bursts.pcap');
-  await writeSynPcap(
-    pcap,
-    flood,
-    { ipv4: lab.sensor.ipv4, mac: await macOf(lab, lab.sensor) },
-    await macOf(lab, lab.scanner),
-  );
+  await writeLabPcap(lab, pcap, flood);
   const replay = playPcap(lab, lab.scanner, pcap, {
     pps: SOURCES_PER_SECOND * 5,
     limit: flood.length,

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareFiles, startDaemon } from '../helpers/daemon.ts';
-import { macOf, playPcap, writeSynPcap, type Syn } from '../helpers/flood.ts';
+import { playPcap, writeLabPcap, type Syn } from '../helpers/flood.ts';
 import { createLab } from '../helpers/netns.ts';
 
 const TRAPS = [1, 11, 15];
@@ -43,12 +43,7 @@ test('forged scans from broadcast, multicast, reserved and link-local sources ar
   // The real scanner last, from its own address.
   for (const port of TRAPS) syns.push({ source: lab.scanner.ipv4, port });
   const pcap = join(files.dir, 'forged.pcap');
-  await writeSynPcap(
-    pcap,
-    syns,
-    { ipv4: lab.sensor.ipv4, ipv6: lab.sensor.ipv6, mac: await macOf(lab, lab.sensor) },
-    await macOf(lab, lab.scanner),
-  );
+  await writeLabPcap(lab, pcap, syns);
   const replay = playPcap(lab, lab.scanner, pcap, { pps: 200, limit: syns.length, timeoutMs: 10_000 });
   t.after(() => replay.stop());
   await replay.done;

@@ -129,3 +129,9 @@ export function playPcap(
     },
   };
 }
+
+/** Writes `syns` as a pcap from the lab's scanner to its sensor (its IPv4 and IPv6 addresses). */
+export async function writeLabPcap(lab: Lab, path: string, syns: readonly Syn[]): Promise<number> {
+  const sensor = { ipv4: lab.sensor.ipv4, ipv6: lab.sensor.ipv6, mac: await macOf(lab, lab.sensor) };
+  return writeSynPcap(path, syns, sensor, await macOf(lab, lab.scanner));
+}
