@@ -23,6 +23,7 @@ import { interrupted, runLiveBench } from './bench/live.ts';
 import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/options.ts';
 import { runReplayBench } from './bench/replay.ts';
 import { runMemoryBench } from './bench/memory.ts';
+import { runLiveScaleBench } from './bench/live-scale.ts';
 import { runForgedFloodBench } from './bench/forged-floods.ts';
 import { fixed, int } from './bench/stats.ts';
 
@@ -89,6 +90,8 @@ async function main(): Promise<number> {
   }
   if (opts.live) {
     print(await runLiveBench(opts, progress));
+    print(['']);
+    if (!interrupted()) print(await runLiveScaleBench(opts.scaleRates, progress));
     print(['']);
   }
   if (opts.bans && !interrupted()) {

@@ -3,6 +3,7 @@
 // of scraping log text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { addressText } from './net/address-words.ts';
 import { buildTcp, buildUdp } from '../test/builders/packets.ts';
 import type { Settings } from './config/settings.ts';
 import { Detector, probeChannel, type ProbeJudged } from './detect/detector.ts';
@@ -80,8 +81,8 @@ test('probes from the packet pipeline are packet evidence, judged as such', () =
       tcp: { mode: 'stcp', ports: new Set([1, 11]), below: 0, exclude: new Set() },
       udp: { mode: 'audp', ports: null, below: 1024, exclude: new Set() },
     },
-    { isLocal: (a) => a === '192.0.2.1', isServed: () => false },
-    (event) => d.judge(event),
+    { isLocal: (a) => addressText(a) === '192.0.2.1', isServed: () => false },
+    (probe) => d.judgePacket(probe),
     () => {},
   );
   const spec = { family: 4 as const, source: '203.0.113.7', destination: '192.0.2.1', sourcePort: 40000 };
@@ -106,6 +107,7 @@ test('portsnare:message carries the kind of what a sensor logs', async () => {
     log,
     settings: () => settings,
     onProbe: () => null,
+    onPacketProbe: () => undefined,
     localAddresses: () => [],
   };
   const { seen, unsubscribe } = collect<MessageLogged>(messageChannel);

@@ -7,6 +7,8 @@
 // (b) An ignore file of 1,000,000 /32 entries parsed (config/ignore-file, which keeps its entries
 //     packed and its lookups in the prefix-range CidrSet): heap and array buffers kept after a full GC, in a child
 //     started with --expose-gc, and lookups per second against it.
+// (c) `portsnare replay` with MAX_TRACKED_SOURCES=1000000 on one SYN from each of 1,000,000 sources:
+//     peak RSS of the whole stack with the detector's table full (issue 10's 150 MB goal).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,16 @@ function writeCapture(path: string): { bytes: number; packets: number } {
   return { bytes, packets };
 }
 
+/** A preload that prints the process's peak RSS at exit (process.resourceUsage().maxRSS, KiB). */
+function writePreload(dir: string): string {
+  const preload = join(dir, 'max-rss.mjs');
+  writeFileSync(
+    preload,
+    "process.on('exit', () => process.stderr.write(`max-rss-kib ${process.resourceUsage().maxRSS}\\n`));\n",
+  );
+  return preload;
+}
+
 function replayFigures(dir: string, progress: (text: string) => void): string[] {
   const pcap = join(dir, 'big.pcap');
   progress('memory: writing a 1.2 GB capture');
@@ -60,11 +72,7 @@ function replayFigures(dir: string, progress: (text: string) => void): string[] 
       .join('\n'),
   );
   writeFileSync(join(dir, 'ignore_file'), '');
-  const preload = join(dir, 'max-rss.mjs');
-  writeFileSync(
-    preload,
-    "process.on('exit', () => process.stderr.write(`max-rss-kib ${process.resourceUsage().maxRSS}\\n`));\n",
-  );
+  const preload = writePreload(dir);
   progress('memory: portsnare replay of it');
   const started = performance.now();
   const run = spawnSync(
@@ -82,6 +90,73 @@ function replayFigures(dir: string, progress: (text: string) => void): string[] 
     `(a) portsnare replay of a ${fixed(bytes / 1e9, 2)} GB capture (${int(packets)} packets, exit ${run.status}):`,
     `    peak RSS ${mib(rss)}, ${fixed(seconds, 1)} s wall (${summary ? `${int(Number(summary[1]))} packets replayed` : 'no summary line'})`,
     '    goal (issue 9): bounded memory whatever the size; the whole-file reader took 1.29 GB RSS on a 1.2 GB file',
+  ];
+}
+
+/** Sources of (c): each sends one SYN, so the detector's table ends up holding every one. */
+const TRACKED_SOURCES = 1_000_000;
+
+/** A capture of one SYN from each of TRACKED_SOURCES addresses of 10.0.0.0/8 to trap port 1. */
+function writeSourcesCapture(path: string): number {
+  const frame = buildTcp({
+    family: 4,
+    source: '10.0.0.0',
+    destination: '192.0.2.1',
+    sourcePort: 40000,
+    destinationPort: 1,
+    flags: 0x02,
+  });
+  const batch: Buffer[] = [];
+  const fd = openSync(path, 'w');
+  let bytes = writeSync(fd, pcapHeader(1));
+  for (let i = 0; i < TRACKED_SOURCES; i++) {
+    const copy = Buffer.from(frame);
+    copy.writeUInt32BE((0x0a000000 + i) >>> 0, 26); // the IPv4 source, behind the 14-byte Ethernet header
+    batch.push(pcapRecord(1_700_000_000_000_000 + i * 5, copy)); // 200 kpps of packet time
+    if (batch.length === 10_000) bytes += writeSync(fd, Buffer.concat(batch.splice(0)));
+  }
+  if (batch.length > 0) bytes += writeSync(fd, Buffer.concat(batch));
+  closeSync(fd);
+  return bytes;
+}
+
+/**
+ * (c) The whole daemon's stack (`portsnare replay`: decoder, pipeline, detector, alert path, ban
+ * keeper, reporter) with MAX_TRACKED_SOURCES=1000000 after a million distinct sources: peak RSS.
+ */
+function trackedFigures(dir: string, progress: (text: string) => void): string[] {
+  const pcap = join(dir, 'sources.pcap');
+  progress(`memory: writing a capture of ${int(TRACKED_SOURCES)} sources`);
+  const bytes = writeSourcesCapture(pcap);
+  const conf = join(dir, 'tracked.conf');
+  writeFileSync(
+    conf,
+    ['IGNORE_FILE', 'HISTORY_FILE', 'BLOCKED_FILE', 'HOSTS_DENY_FILE', 'STATE_DIR', 'SYSLOG_SOCKET']
+      .map((key) => `${key}="${join(dir, key.toLowerCase())}"`)
+      .concat('BLOCK_TCP="1"', 'BLOCK_BACKEND="classic"', `MAX_TRACKED_SOURCES="${TRACKED_SOURCES}"`, '')
+      .join('\n'),
+  );
+  const preload = writePreload(dir);
+  progress('memory: portsnare replay with MAX_TRACKED_SOURCES=1000000');
+  const started = performance.now();
+  const run = spawnSync(
+    process.execPath,
+    ['--import', preload, BIN, 'replay', pcap, '--config', conf, '-stcp', '--local', '192.0.2.1'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const rss = Number(/max-rss-kib (\d+)/.exec(run.stderr)?.[1] ?? NaN) * 1024;
+  const table = /^# detector: (\d+) source\(s\) tracked in a table of (\d+) slots \(([\d.]+) MiB\)/m.exec(
+    run.stdout,
+  );
+  return [
+    `(c) portsnare replay of one SYN from each of ${int(TRACKED_SOURCES)} sources (${fixed(bytes / 1e6, 0)} MB capture, ` +
+      `MAX_TRACKED_SOURCES=${TRACKED_SOURCES}, exit ${run.status}):`,
+    `    peak RSS ${mib(rss)} for the whole stack, ${fixed(seconds, 1)} s wall; ` +
+      (table
+        ? `${int(Number(table[1]))} sources tracked in ${int(Number(table[2]))} slots (${table[3]} MiB of typed arrays)`
+        : `no detector line (${run.stderr.split('\n')[0] ?? ''})`),
+    '    goal (issue 10): at most 150 MB RSS for 1,000,000 tracked sources (a Map per source cost ~600 MiB)',
   ];
 }
 
@@ -135,6 +210,7 @@ export function runMemoryBench(progress: (text: string) => void): string[] {
       'Part 1b: memory with big inputs',
       ...replayFigures(dir, progress),
       ...ignoreFigures(dir, progress),
+      ...trackedFigures(dir, progress),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,6 +18,8 @@ export interface BenchOptions {
   iterations: number;
   /** Part 2: offered rates of the spoofed flood, packets/s (empty: no flood runs). */
   floodRates: number[];
+  /** Part 2b: rates of the 1,000,000-source flood against MAX_TRACKED_SOURCES=1000000 (empty: none). */
+  scaleRates: number[];
   /** Part 2: repeat the highest rate from 32,768 sources (fewer than the detector's table holds). */
   contrast: boolean;
   /** Part 2: how long each flood lasts, seconds; null: long enough for the iterations (10-20 s). */
@@ -49,6 +51,9 @@ export const USAGE = `usage: npm run bench -- [options]
                          (default 10000,50000; env BENCH_FLOOD_RATES)
   --flood-seconds N      length of each flood, at most 60 (default: long enough for the iterations
                          at 1.5x the idle pace, 10-20 s; env BENCH_FLOOD_SECONDS)
+  --scale-rates LIST     Part 2b: rates of the flood of 1,000,000 sources against
+                         MAX_TRACKED_SOURCES=1000000, "none" to skip (default 100000,200000;
+                         env BENCH_SCALE_RATES)
   --no-contrast          no extra flood at the highest rate from 32,768 sources (env BENCH_CONTRAST=0)
   --block-backend B      the daemon's BLOCK_BACKEND in Part 2: classic (KILL_ROUTE = ip route add
                          blackhole; block = its "blocked via dropped route" line), nft (block = the
@@ -87,6 +92,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
         iterations: { type: 'string' },
         'flood-rates': { type: 'string' },
         'flood-seconds': { type: 'string' },
+        'scale-rates': { type: 'string' },
         'no-contrast': { type: 'boolean' },
         'block-backend': { type: 'string' },
         'no-bans': { type: 'boolean' },
@@ -106,6 +112,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     ratesText.trim() === 'none' || ratesText.trim() === ''
       ? []
       : ratesText.split(',').map((r) => count('--flood-rates', r.trim(), 0, 100, 200_000));
+  const scaleText = v['scale-rates'] ?? env['BENCH_SCALE_RATES'] ?? '100000,200000';
+  const scaleRates =
+    scaleText.trim() === 'none' || scaleText.trim() === ''
+      ? []
+      : scaleText.split(',').map((r) => count('--scale-rates', r.trim(), 0, 1000, 200_000));
   const backendText = (v['block-backend'] ?? env['BENCH_BLOCK_BACKEND'] ?? '').trim() || 'classic';
   const blockBackend = BLOCK_BACKENDS.find((name) => name === backendText);
   if (blockBackend === undefined)
@@ -117,6 +128,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     seed: count('--seed', v.seed ?? env['BENCH_SEED'], 1, 0, 2 ** 32 - 1),
     iterations: count('--iterations', v.iterations ?? env['BENCH_ITERATIONS'], 30, 1, 1000),
     floodRates,
+    scaleRates,
     floodSeconds: (() => {
       const text = v['flood-seconds'] ?? env['BENCH_FLOOD_SECONDS'];
       return text === undefined || text === '' ? null : count('--flood-seconds', text, 10, 1, 60);

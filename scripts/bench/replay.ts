@@ -1,14 +1,15 @@
 // Part 1 of `npm run bench`: replay throughput of the packet modes' code, on one core, no root.
 //
 // What it measures, on a synthetic capture held in memory (scripts/bench/synthetic-capture.ts):
-// (a) `decodePacket` alone over every frame;
-// (b) the daemon's own path per packet: `PacketPipeline.handle` (decode, `probeFromPacket` with the
+// (a) `decodeInto` (the numeric decoder the pipeline uses) alone over every frame;
+// (b) the daemon's own path per packet: `PacketPipeline.handle` (decodeInto, `packetProbeOf` with the
 //     watch plan of `-atcp -audp` from `buildWatchPlan` on built-in settings) feeding
-//     `Detector.judge` (empty ignore list, `ownAddressSet` of the sensor's addresses, triggers from
-//     the settings: SCAN_TRIGGER, STEALTH_TRIGGER_PORTS, STEALTH_TRIGGER_WINDOW);
+//     `Detector.judgePacket` (empty ignore list, `ownAddressSet` of the sensor's addresses, triggers
+//     from the settings: SCAN_TRIGGER, STEALTH_TRIGGER_PORTS, STEALTH_TRIGGER_WINDOW, the sequential
+//     test, the default MAX_TRACKED_SOURCES table); nothing is allocated per packet below an alert;
 // (b2) the same over a capture whose spoofed sources are fewer than the detector's table holds;
 // (c) the decoder fuzz loop `fuzzDecoder(iterations, seed)`;
-// plus micro-measurements of the detector's two per-probe lookups, to show where (b)'s time goes.
+// plus micro-measurements of the detector's per-probe table and list lookups, to show where (b)'s time goes.
 // Each pass is timed with process.hrtime around the whole loop and divided by the packets. Each
 // figure takes up to `runs` passes (a fresh pipeline and detector each time; no new pass starts once
 // the passes took 20 s, so the slow case runs once) and reports the best and the median. A view of
@@ -25,10 +26,13 @@ import { PacketPipeline, type PipelineCounters } from '../../src/sensors/packet-
 import { buildWatchPlan } from '../../src/sensors/watch-plan.ts';
 import { Detector, type TriggerSettings } from '../../src/detect/detector.ts';
 import type { WatchPlan } from '../../src/detect/packet-probe.ts';
-import { DEFAULT_MAX_TRACKED_SOURCES, DistinctPortCounter } from '../../src/detect/trigger.ts';
+import { ScanScores } from '../../src/detect/scan-scores.ts';
+import { DEFAULT_SEQUENTIAL } from '../../src/detect/sequential-test.ts';
+import { DEFAULT_MAX_TRACKED_SOURCES } from '../../src/detect/trigger.ts';
+import { addressText } from '../../src/net/address-words.ts';
 import { CidrSet } from '../../src/net/cidr-set.ts';
 import { ownAddressSet } from '../../src/net/host-addresses.ts';
-import { decodePacket, LinkType } from '../../src/packets/decode.ts';
+import { decodeInto, LinkType, PacketFields } from '../../src/packets/decode.ts';
 import { fuzzDecoder } from '../../test/builders/fuzz.ts';
 import type { BenchOptions } from './options.ts';
 import { fixed, int, median, mib } from './stats.ts';
@@ -64,8 +68,9 @@ function decodeOnly(cap: SyntheticCapture): { ns: number; ok: number } {
   const { frames, offsets, count } = cap;
   let ok = 0;
   const start = process.hrtime.bigint();
+  const fields = new PacketFields();
   for (let i = 0; i < count; i++) {
-    if (decodePacket(LinkType.ETHERNET, frames.subarray(offsets[i], offsets[i + 1])).ok) ok++;
+    if (decodeInto(LinkType.ETHERNET, frames.subarray(offsets[i], offsets[i + 1]), fields) === null) ok++;
   }
   return { ns: nsSince(start), ok };
 }
@@ -100,12 +105,14 @@ function detectRun(cap: SyntheticCapture, plan: WatchPlan, triggers: TriggerSett
   let logged = 0;
   const pipeline = new PacketPipeline(
     plan,
-    { isLocal: (address) => local.has(address), isServed: () => false },
-    (event) => {
-      const verdict = detector.judge(event);
-      if (verdict.kind === 'alert') {
+    { isLocal: (address) => local.hasWords(address), isServed: () => false },
+    (probe) => {
+      const verdict = detector.judgePacket(probe);
+      if (verdict === null) verdicts.belowTrigger++;
+      else if (verdict.kind === 'alert') {
         verdicts.alert++;
-        alerted.set(event.source, (alerted.get(event.source) ?? 0) + 1);
+        const source = addressText(probe.fields.source);
+        alerted.set(source, (alerted.get(source) ?? 0) + 1);
       } else if (verdict.kind === 'below-trigger') verdicts.belowTrigger++;
       else verdicts.ignored++;
     },
@@ -121,42 +128,18 @@ function detectRun(cap: SyntheticCapture, plan: WatchPlan, triggers: TriggerSett
 }
 
 /**
- * Sources in the detector's distinct-port table after a run. The Detector keeps its tables private;
- * but the table gets an entry for every source judged (not own, not ignored) and loses one only by
- * eviction, so its size is min(capacity, distinct such sources), counted here in an untimed pass.
+ * Cost of one ScanScores.hit (the detector's fixed-size table, default MAX_TRACKED_SOURCES) when
+ * `sources` distinct sources take turns: below the table's size most hits find their slot; above
+ * it most replace the slot seen longest ago in their bucket.
  */
-function trackedSources(cap: SyntheticCapture, plan: WatchPlan): { distinct: number; tracked: number } {
-  const local = localSet();
-  const { own, ignore } = lists();
-  const sources = new Set<string>();
-  const pipeline = new PacketPipeline(
-    plan,
-    { isLocal: (address) => local.has(address), isServed: () => false },
-    (event) => {
-      if (!own.has(event.source) && !ignore.has(event.source)) sources.add(event.source);
-    },
-    () => undefined,
-  );
-  const { frames, offsets, count, startMs, stepMs } = cap;
-  for (let i = 0; i < count; i++) {
-    pipeline.handle(LinkType.ETHERNET, frames.subarray(offsets[i], offsets[i + 1]), startMs + i * stepMs);
-  }
-  return { distinct: sources.size, tracked: Math.min(DEFAULT_MAX_TRACKED_SOURCES, sources.size) };
-}
-
-/**
- * Cost of one DistinctPortCounter.hit (the detector's table) when `sources` distinct sources
- * take turns: below the table's capacity every hit finds its entry; above it every hit evicts.
- */
-function counterHitNs(sources: number, hits: number): number {
-  const counter = new DistinctPortCounter(3, 10_000);
-  const names = Array.from(
-    { length: sources },
-    (_, i) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-  );
-  for (let i = 0; i < sources; i++) counter.hit(names[i]!, 80, 0); // fill first
+function scoresHitNs(sources: number, hits: number): number {
+  const scores = new ScanScores(3, 10_000, 0, DEFAULT_SEQUENTIAL, DEFAULT_MAX_TRACKED_SOURCES);
+  const words = new Uint32Array(4 * sources);
+  for (let i = 0; i < sources; i++) words.set([0, 0, 0xffff, (0xc6120000 + i) >>> 0], 4 * i);
+  for (let i = 0; i < sources; i++) scores.hit(words.subarray(4 * i, 4 * i + 4), 80, 0); // fill first
+  const views = Array.from({ length: sources }, (_, i) => words.subarray(4 * i, 4 * i + 4));
   const start = process.hrtime.bigint();
-  for (let i = 0; i < hits; i++) counter.hit(names[i % sources]!, 80, 1);
+  for (let i = 0; i < hits; i++) scores.hit(views[i % sources]!, 80, 1);
   return nsSince(start) / hits;
 }
 
@@ -291,13 +274,13 @@ export function runReplayBench(opts: BenchOptions, progress: (text: string) => v
     decodeNs.push(run.ns);
     decodedOk = run.ok;
   }
-  say(`(a) decodePacket only:              ${bestAndMedian(decodeNs, cap.count)}`);
+  say(`(a) decodeInto only (numeric):      ${bestAndMedian(decodeNs, cap.count)}`);
   say(`    ${int(decodedOk)} of ${int(cap.count)} frames decoded.`);
 
   // (b) decode + pipeline + detector.
   const b = detectRuns(cap, plan, triggers, opts.runs, '(b) pipeline + detector', progress);
   const c = b.last.counters;
-  say(`(b) PacketPipeline + Detector.judge: ${bestAndMedian(b.samples, cap.count)}`);
+  say(`(b) PacketPipeline + Detector.judgePacket: ${bestAndMedian(b.samples, cap.count)}`);
   say(
     `    that is ${fixed((c.probes / Math.min(...b.samples)) * 1e3, 3)} M probes/s judged. Pipeline: ` +
       `${int(c.packets)} packets, ${int(c.probes)} probes, malformed ${JSON.stringify(c.malformed)},`,
@@ -306,17 +289,16 @@ export function runReplayBench(opts: BenchOptions, progress: (text: string) => v
   for (const line of describeAlerts(cap, b.last, settings.stealthTriggerPorts)) say(`    ${line}`);
   collect();
   const withDetector = process.memoryUsage();
+  const table = b.last.retained?.detector.table();
   b.last.retained = null;
   collect();
   const without = process.memoryUsage();
-  progress('(b) counting distinct sources (untimed pass)');
-  const tracked = trackedSources(cap, plan);
   say(
-    `    Detector state: ${int(tracked.tracked)} sources in its distinct-port table (${int(tracked.distinct)} ` +
-      `distinct sources judged; the table keeps the ${int(DEFAULT_MAX_TRACKED_SOURCES)} most recent);`,
+    `    Detector state: ${int(table?.tracked ?? 0)} sources in its fixed-size table of ${int(table?.slots ?? 0)} ` +
+      `slots (MAX_TRACKED_SOURCES ${int(DEFAULT_MAX_TRACKED_SOURCES)}; ${mib(table?.bytes ?? 0)} of typed arrays, allocated at start);`,
   );
   say(
-    `    the SCAN_TRIGGER table stays empty (trigger ${settings.scanTrigger} fires without counting). Heap ` +
+    `    the sources seen longest ago in a full bucket are replaced. Heap ` +
       `held by pipeline + detector: ${mib(withDetector.heapUsed - without.heapUsed)}.`,
   );
   say(
@@ -344,22 +326,20 @@ export function runReplayBench(opts: BenchOptions, progress: (text: string) => v
   );
   say(`(b2) The same traffic, but spoofed sources from 198.18.0.0/17 (32,768) and 4,096 IPv6 addresses,`);
   say(`    fewer than the detector's table holds:`);
-  say(`    PacketPipeline + Detector.judge:  ${bestAndMedian(b2.samples, small.count)}`);
+  say(`    PacketPipeline + Detector.judgePacket:  ${bestAndMedian(b2.samples, small.count)}`);
   for (const line of describeAlerts(small, b2.last, settings.stealthTriggerPorts)) say(`    ${line}`);
+  say(`    Detector state: ${int(b2.last.retained?.detector.table().tracked ?? 0)} sources in its table.`);
   b2.last.retained = null;
-  progress('(b2) counting distinct sources (untimed pass)');
-  const tracked2 = trackedSources(small, plan);
-  say(`    Detector state: ${int(tracked2.tracked)} sources in its distinct-port table.`);
   say('');
 
   progress('micro-measurements');
-  const hitBelow = counterHitNs(60_000, 200_000);
-  const hitAbove = counterHitNs(70_000, 30_000);
+  const hitBelow = scoresHitNs(40_000, 400_000);
+  const hitAbove = scoresHitNs(200_000, 400_000);
   say('Where the time of (b) goes (separate micro-measurements, same code):');
-  say(`  decodePacket: ${fixed(decodeBest, 0)} ns per packet (from (a)).`);
+  say(`  decodeInto: ${fixed(decodeBest, 0)} ns per packet (from (a)).`);
   say(
-    `  DistinctPortCounter.hit: ${fixed(hitBelow, 0)} ns with 60,000 sources taking turns (table not full), ` +
-      `${fixed(hitAbove, 0)} ns with 70,000 (table full: every hit evicts the oldest entry).`,
+    `  ScanScores.hit (the fixed-size table and the sequential test): ${fixed(hitBelow, 0)} ns with 40,000 ` +
+      `sources taking turns (they fit), ${fixed(hitAbove, 0)} ns with 200,000 (most hits replace a slot).`,
   );
   say(
     `  Own-address check (CidrSet.has; 127.0.0.0/8 is held as a block, compared by parsing the address): ` +

@@ -98,8 +98,8 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
     for (const address of locals) localSet.addAddress(address);
     const pipeline = new PacketPipeline(
       plan,
-      { isLocal: (a) => locals.length === 0 || localSet.has(a), isServed: () => false },
-      (event) => void stack.alerts.onProbe(event),
+      { isLocal: (a) => locals.length === 0 || localSet.hasWords(a), isServed: () => false },
+      (probe) => stack.alerts.onPacketProbe(probe),
       (message) => reporter.log(message),
     );
     for await (const packet of opts.pcap.packets) {
@@ -113,6 +113,10 @@ export async function replayCapture(opts: ReplayOptions): Promise<Stack> {
     const c = pipeline.counters;
     out.write(`# ${c.packets} packets, ${c.probes} probes, ${hosts.size} host(s) would be blocked\n`);
     out.write(`# malformed: ${JSON.stringify(c.malformed)}; skipped: ${JSON.stringify(c.skipped)}\n`);
+    const table = stack.detector.table();
+    out.write(
+      `# detector: ${table.tracked} source(s) tracked in a table of ${table.slots} slots (${(table.bytes / 1048576).toFixed(1)} MiB)\n`,
+    );
     for (const line of lines) out.write(`# history: ${line}\n`);
   } finally {
     await stack.bans.close();

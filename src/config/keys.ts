@@ -191,8 +191,8 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     portsnareOnly: true,
     range: {
       min: 1,
-      max: 1024,
-      why: 'at least 1 (the first probe); more than 1024 distinct ports is never reached by a real scan in one window',
+      max: 64,
+      why: 'at least 1 (the first probe); at most 64, since every tracked source keeps that many ports in a fixed-size table',
     },
   },
   {
@@ -286,7 +286,8 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
     name: 'MAX_TRACKED_SOURCES',
     kind: 'count',
     default: '65536',
-    description: 'Sources whose probes are counted at once; the least recently seen are forgotten first',
+    description:
+      'Sources whose packet evidence is held at once, in a table allocated at start (56 bytes a source); the least recently seen of a full bucket are forgotten first',
     portsnareOnly: true,
     needsRestart: true,
     range: { min: 2, max: 16_777_216, why: 'at least 2; 16 Mi sources already cost several GB of memory' },

@@ -152,6 +152,7 @@ test('the daemon starts its services in order, stops them in reverse, and says 1
     'blocksCappedDatagram',
     'blocksCappedPacket',
     'pendingResponses',
+    'trackedSources',
     'fake.probes',
   ]);
   await daemon.reload();

@@ -71,8 +71,8 @@ function captureSensor(pcap: PcapFile, locals: string[], modes: readonly Mode[],
   for (const a of locals) local.addAddress(a);
   const pipeline = new PacketPipeline(
     plan,
-    { isLocal: (a) => local.has(a), isServed: () => false },
-    (event) => void ctx.onProbe(event),
+    { isLocal: (a) => local.hasWords(a), isServed: () => false },
+    (probe) => ctx.onPacketProbe(probe),
     (message) => ctx.log.log(message),
   );
   return {

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { PeerCheck } from '../control/client.ts';
-import { loadNative } from '../sensors/native.ts';
+import { loadNative } from '../native.ts';
 
 /** The fd of a connected net.Socket (a libuv pipe handle), or null. */
 function socketFd(socket: Socket): number | null {

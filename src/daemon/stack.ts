@@ -93,6 +93,7 @@ export class Stack {
       log: this.reporter,
       settings: () => this.settings,
       onProbe: (event, confirm) => this.alerts.onProbe(event, confirm),
+      onPacketProbe: (probe, confirm) => this.alerts.onPacketProbe(probe, confirm),
       localAddresses: () => this.neverBlock.addresses,
     };
     this.#sensors = this.#sensorFactory(this.modes, ctx);
@@ -170,6 +171,7 @@ export class Stack {
     const all: Record<string, number> = {
       ...this.alerts.counters,
       pendingResponses: this.alerts.pendingResponses,
+      trackedSources: this.detector.table().tracked,
     };
     for (const sensor of this.#sensors) {
       for (const [key, value] of Object.entries(sensor.counters())) all[`${sensor.name}.${key}`] = value;

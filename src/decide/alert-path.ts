@@ -12,7 +12,8 @@
  * itself is the ban keeper's; what is logged where is the reporter's.
  */
 import type { Settings } from '../config/settings.ts';
-import type { Detector, IgnoreReason } from '../detect/detector.ts';
+import type { Detector, IgnoreReason, Verdict } from '../detect/detector.ts';
+import type { PacketProbe } from '../detect/packet-probe.ts';
 import type { BackgroundState } from '../detect/sequential-test.ts';
 import { protocolOf, type EvidenceKind, type ProbeEvent } from '../detect/probe.ts';
 import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
@@ -32,7 +33,7 @@ export const MAX_PENDING_ALERTS = 10_000;
 type Outcome = 'blocked' | 'already' | 'failed';
 
 export interface AlertPathDeps {
-  detector: Pick<Detector, 'judge'> & Partial<Pick<Detector, 'background'>>;
+  detector: Pick<Detector, 'judge'> & Partial<Pick<Detector, 'background' | 'judgePacket'>>;
   /** Why a listed address is never blocked, for the refusal line. */
   neverBlock: { reason(address: string, why: IgnoreReason): string };
   /** The ban keeper (null until the ban store is open). */
@@ -89,13 +90,41 @@ export class AlertPath {
 
   /** A sensor's hit: judged synchronously; returns the banner to send (classic modes) or null. */
   onProbe(event: ProbeEvent, confirm?: () => boolean): Buffer | null {
-    const { counters } = this;
-    counters.hits++;
+    this.counters.hits++;
     const verdict = this.#deps.detector.judge(event);
-    if (event.evidence === 'packet') {
-      const summary = this.#forgery.probe(event, verdict.kind === 'alert', this.#background);
-      if (summary) this.#deps.report.log(summary);
+    if (event.evidence === 'packet') this.#watchForgery(event.time, verdict.kind === 'alert');
+    return this.#act(event, verdict, confirm);
+  }
+
+  /**
+   * The capture's hit, in the packet path's numeric form (valid only during this call): judged
+   * without making an event unless the verdict needs one (a refusal or an alert). `confirm` is
+   * asked as in `onProbe`, with that event.
+   */
+  onPacketProbe(probe: PacketProbe, confirm?: (event: ProbeEvent) => boolean): void {
+    this.counters.hits++;
+    const { detector } = this.#deps;
+    const verdict = detector.judgePacket ? detector.judgePacket(probe) : detector.judge(probe.toEvent());
+    this.#watchForgery(probe.time, verdict?.kind === 'alert');
+    if (verdict === null || verdict.kind === 'below-trigger') {
+      this.counters.belowTrigger++;
+      return;
     }
+    if (verdict.kind === 'ignored') {
+      this.counters.ignored++;
+      return;
+    }
+    const event = probe.toEvent();
+    this.#act(event, verdict, confirm && (() => confirm(event)));
+  }
+
+  #watchForgery(time: number, alert: boolean): void {
+    const summary = this.#forgery.probe(time, alert, this.#background);
+    if (summary) this.#deps.report.log(summary);
+  }
+
+  #act(event: ProbeEvent, verdict: Verdict, confirm: (() => boolean) | undefined): Buffer | null {
+    const { counters } = this;
     if (verdict.kind === 'ignored') {
       counters.ignored++;
       return null;

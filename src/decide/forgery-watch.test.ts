@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ProbeEvent } from '../detect/probe.ts';
 import type { BackgroundState } from '../detect/sequential-test.ts';
 import { formatMessage } from '../report/messages.ts';
 import { ForgeryWatch } from './forgery-watch.ts';
-
-const syn = (time: number): ProbeEvent => ({
-  mode: 'stcp',
-  protocol: 'tcp',
-  evidence: 'packet',
-  source: '198.18.0.1',
-  port: 1,
-  time,
-});
 
 const state = (threshold: number): BackgroundState => ({
   ratePerSecond: 1.5,
@@ -28,7 +18,7 @@ test('a flood that raised the bar is said once per interval, with counts', () =>
   const flooding = () => state(17.8);
   const lines: string[] = [];
   for (let t = 0; t <= 120_000; t += 10) {
-    const message = watch.probe(syn(t), t === 500, flooding);
+    const message = watch.probe(t, t === 500, flooding);
     if (message) lines.push(formatMessage(message));
     if (t === 700) watch.capped();
   }
@@ -43,7 +33,6 @@ test('a flood that raised the bar is said once per interval, with counts', () =>
 test('quiet when the bar is near idle and nothing was capped', () => {
   const watch = new ForgeryWatch(20);
   let said = 0;
-  for (let t = 0; t <= 200_000; t += 100)
-    if (watch.probe(syn(t), false, () => state(Math.log(20) + 2))) said++;
+  for (let t = 0; t <= 200_000; t += 100) if (watch.probe(t, false, () => state(Math.log(20) + 2))) said++;
   assert.equal(said, 0);
 });

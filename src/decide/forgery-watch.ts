@@ -5,7 +5,6 @@
  * value, or more sources passed it than the packet-evidence budget allows. Quiet otherwise. Pure:
  * the interval runs in probe time.
  */
-import type { ProbeEvent } from '../detect/probe.ts';
 import type { BackgroundState } from '../detect/sequential-test.ts';
 import type { LogMessage } from '../report/messages.ts';
 
@@ -25,13 +24,13 @@ export class ForgeryWatch {
     this.#idleBar = Math.log(idleThreshold);
   }
 
-  /** A packet-evidence probe was judged; `alert`: it passed. Returns the summary when one is due. */
-  probe(event: ProbeEvent, alert: boolean, background: () => BackgroundState | null): LogMessage | null {
+  /** A packet-evidence probe at `time` was judged; `alert`: it passed. Returns the summary when one is due. */
+  probe(time: number, alert: boolean, background: () => BackgroundState | null): LogMessage | null {
     let message: LogMessage | null = null;
-    if (event.time - this.#start >= FORGERY_INTERVAL_MS) {
+    if (time - this.#start >= FORGERY_INTERVAL_MS) {
       const state = this.#start > -Infinity ? background() : null;
-      if (state) message = this.#summary(event.time, state);
-      this.#start = event.time;
+      if (state) message = this.#summary(time, state);
+      this.#start = time;
       this.#probes = 0;
       this.#alerts = 0;
       this.#capped = 0;

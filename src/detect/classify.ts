@@ -17,8 +17,14 @@ const CLASSIC_BITS = FIN | SYN | RST | PSH | ACK | URG;
 
 export type TcpProbeClass = { hit: false } | { hit: true; label: string };
 
+// One answer per value of the six bits, made once: the packet path asks for every TCP packet.
+const CLASSES: readonly TcpProbeClass[] = Array.from({ length: CLASSIC_BITS + 1 }, (_, f) => classify(f));
+
 export function classifyTcpFlags(flags: number): TcpProbeClass {
-  const f = flags & CLASSIC_BITS;
+  return CLASSES[flags & CLASSIC_BITS]!;
+}
+
+function classify(f: number): TcpProbeClass {
   if (f & (ACK | RST)) return { hit: false };
   if (f === 0) return { hit: true, label: ' TCP NULL scan' };
   if ((f & (FIN | URG | PSH)) === (FIN | URG | PSH)) return { hit: true, label: 'TCP XMAS scan' };

@@ -4,7 +4,8 @@ import { parseCidr } from '../net/address.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import { Detector } from './detector.ts';
 import type { ProbeEvent } from './probe.ts';
-import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
+import { ScanScores } from './scan-scores.ts';
+import { TriggerCounter } from './trigger.ts';
 
 const probe = (source: string, port = 1): ProbeEvent => ({
   mode: 'tcp',
@@ -151,12 +152,18 @@ test('TCP and UDP ports are different ports', () => {
   assert.equal(hit('udp'), 'alert');
 });
 
-test('distinct ports older than the window no longer count', () => {
-  const counter = new DistinctPortCounter(3, 1000);
-  assert.equal(counter.hit('a', 1, 0).fired, false);
-  assert.equal(counter.hit('a', 2, 700).fired, false);
-  assert.deepEqual(counter.hit('a', 3, 1600), { distinct: 2, fired: false });
-  assert.deepEqual(counter.hit('a', 4, 1700), { distinct: 3, fired: true, ports: [2, 3, 4] });
+test('distinct ports older than the window no longer count (the fixed window)', () => {
+  const scores = new ScanScores(3, 1000, 0, null, 64);
+  const a = Uint32Array.of(0, 0, 0xffff, 0xcb007109);
+  assert.equal(scores.hit(a, 1, 0), false);
+  assert.equal(scores.hit(a, 2, 700), false);
+  assert.equal(scores.hit(a, 3, 1600), false);
+  assert.equal(scores.distinct, 2);
+  assert.equal(scores.hit(a, 4, 1700), true);
+  assert.deepEqual([scores.distinct, scores.firedPorts()], [3, [2, 3, 4]]);
+  // A source silent for longer than the window starts afresh.
+  assert.equal(scores.hit(a, 5, 5000), false);
+  assert.equal(scores.distinct, 1);
 });
 
 test('an alert on packet evidence names the distinct ports that made it (UDP ones unshifted)', () => {

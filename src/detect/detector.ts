@@ -6,9 +6,11 @@
 import { ChannelNames, TypedChannel } from '../diagnostics.ts';
 import type { CidrSet } from '../net/cidr-set.ts';
 import type { ProbeEvent } from './probe.ts';
+import { addressText, wordsOfCanonical } from '../net/address-words.ts';
+import type { PacketProbe } from './packet-probe.ts';
 import { ScanScores } from './scan-scores.ts';
 import { DEFAULT_SEQUENTIAL, type BackgroundState, type SequentialSettings } from './sequential-test.ts';
-import { DistinctPortCounter, TriggerCounter } from './trigger.ts';
+import { DEFAULT_MAX_TRACKED_SOURCES, TriggerCounter } from './trigger.ts';
 
 /** `not-a-peer`: broadcast, multicast, unspecified, reserved, link-local... (see net/unicast). */
 export type IgnoreReason = 'ignore-list' | 'own-address' | 'not-a-peer';
@@ -83,35 +85,55 @@ export interface ProbeJudged {
 
 export const probeChannel = new TypedChannel<ProbeJudged>(ChannelNames.probe);
 
+const IGNORED: Record<IgnoreReason, Verdict> = {
+  'ignore-list': Object.freeze({ kind: 'ignored', reason: 'ignore-list' }),
+  'own-address': Object.freeze({ kind: 'ignored', reason: 'own-address' }),
+  'not-a-peer': Object.freeze({ kind: 'ignored', reason: 'not-a-peer' }),
+};
+const REFUSED: Record<IgnoreReason, Verdict> = {
+  'ignore-list': Object.freeze({ kind: 'refused', reason: 'ignore-list' }),
+  'own-address': Object.freeze({ kind: 'refused', reason: 'own-address' }),
+  'not-a-peer': Object.freeze({ kind: 'refused', reason: 'not-a-peer' }),
+};
+
 export class Detector {
   #lists: DetectorLists;
+  /** SCAN_TRIGGER for handshake and datagram evidence. */
   #trigger: TriggerCounter;
-  #distinct: DistinctPortCounter;
-  #scores: ScanScores | null;
-  #sequential: SequentialSettings;
-  readonly #capacity: number | undefined;
+  /** Everything about packet evidence, per source, in a fixed-size table. */
+  #scores: ScanScores;
+  #triggers: TriggerSettings;
+  readonly #capacity: number;
+  /** Scratch for the words of a ProbeEvent's source. */
+  readonly #words = new Uint32Array(4);
 
   constructor(lists: DetectorLists, triggers: TriggerSettings) {
     this.#lists = lists;
-    this.#capacity = triggers.maxTrackedSources;
-    this.#trigger = new TriggerCounter(triggers.scanTrigger, triggers.maxTrackedSources);
-    this.#distinct = new DistinctPortCounter(
-      triggers.stealthPorts,
-      triggers.stealthWindowMs,
-      triggers.maxTrackedSources,
-    );
-    this.#sequential = triggers.sequential ?? DEFAULT_SEQUENTIAL;
+    this.#capacity = triggers.maxTrackedSources ?? DEFAULT_MAX_TRACKED_SOURCES;
+    this.#triggers = triggers;
+    this.#trigger = new TriggerCounter(triggers.scanTrigger, this.#capacity);
     this.#scores = this.#newScores(triggers);
   }
 
-  #newScores(triggers: TriggerSettings): ScanScores | null {
-    if (!sequentialOf(triggers)) return null;
-    return new ScanScores(triggers.stealthPorts, triggers.stealthWindowMs, this.#sequential, this.#capacity);
+  #newScores(triggers: TriggerSettings): ScanScores {
+    return new ScanScores(
+      triggers.stealthPorts,
+      triggers.stealthWindowMs,
+      triggers.scanTrigger,
+      sequentialOf(triggers) ? (triggers.sequential ?? DEFAULT_SEQUENTIAL) : null,
+      this.#capacity,
+    );
   }
 
   /** The sequential test's view of the background (null with the fixed window). */
   background(): BackgroundState | null {
-    return this.#scores?.background.state() ?? null;
+    return this.#scores.background?.state() ?? null;
+  }
+
+  /** Sources whose packet evidence is held, and the slots and bytes of the table that holds them. */
+  table(): { tracked: number; slots: number; bytes: number } {
+    const scores = this.#scores;
+    return { tracked: scores.tracked, slots: scores.slots, bytes: scores.bytes };
   }
 
   /** Swaps the lists (SIGHUP); a changed trigger starts counting afresh. */
@@ -120,28 +142,19 @@ export class Detector {
     if (triggers.scanTrigger !== this.#trigger.trigger) {
       this.#trigger = new TriggerCounter(triggers.scanTrigger, this.#capacity);
     }
+    const old = this.#triggers;
+    const sequential = sequentialOf(triggers);
     if (
-      triggers.stealthPorts !== this.#distinct.ports ||
-      triggers.stealthWindowMs !== this.#distinct.windowMs
+      triggers.scanTrigger !== old.scanTrigger ||
+      triggers.stealthPorts !== old.stealthPorts ||
+      triggers.stealthWindowMs !== old.stealthWindowMs ||
+      sequential !== sequentialOf(old) ||
+      (sequential &&
+        !sameSequential(triggers.sequential ?? DEFAULT_SEQUENTIAL, old.sequential ?? DEFAULT_SEQUENTIAL))
     ) {
-      this.#distinct = new DistinctPortCounter(
-        triggers.stealthPorts,
-        triggers.stealthWindowMs,
-        this.#capacity,
-      );
-    }
-    const sequential = triggers.sequential ?? DEFAULT_SEQUENTIAL;
-    const scores = this.#scores;
-    if (
-      sequentialOf(triggers) !== (scores !== null) ||
-      (scores &&
-        (scores.floorPorts !== triggers.stealthPorts ||
-          scores.windowMs !== triggers.stealthWindowMs ||
-          !sameSequential(sequential, this.#sequential)))
-    ) {
-      this.#sequential = sequential;
       this.#scores = this.#newScores(triggers);
     }
+    this.#triggers = triggers;
   }
 
   /** Whether an address is on a never-act-on list, and which. */
@@ -156,50 +169,68 @@ export class Detector {
   }
 
   judge(event: ProbeEvent): Verdict {
-    const verdict = this.#judge(event);
+    let verdict: Verdict;
+    if (event.evidence === 'packet' && wordsOfCanonical(event.source, this.#words)) {
+      const port = event.protocol === 'udp' ? event.port + 65536 : event.port;
+      verdict = this.#judgeWords(this.#words, port, event.time, event.source) ?? this.#belowTrigger();
+    } else {
+      verdict = this.#judgeCounted(event);
+    }
     probeChannel.publish({ event, verdict });
     return verdict;
   }
 
-  #judge(event: ProbeEvent): Verdict {
-    const never = this.#listedCheap(event.source);
-    const counted = this.#count(event);
-    if (never !== null) return { kind: counted.kind === 'alert' ? 'refused' : 'ignored', reason: never };
-    if (counted.kind === 'alert' && this.#lists.notAPeer?.(event.source)) {
-      return { kind: 'refused', reason: 'not-a-peer' };
+  /**
+   * The packet path's judge: the same verdicts as `judge`, from a probe in numeric form, with no
+   * allocation for a source below the trigger (null) or listed (a shared verdict). The event is
+   * made only for a subscriber of `portsnare:probe`.
+   */
+  judgePacket(probe: PacketProbe): Verdict | null {
+    const f = probe.fields;
+    const port = f.protocol === 'udp' ? f.destinationPort + 65536 : f.destinationPort;
+    const verdict = this.#judgeWords(f.source, port, probe.time, null);
+    if (probeChannel.hasSubscribers) {
+      probeChannel.publish({ event: probe.toEvent(), verdict: verdict ?? this.#belowTrigger() });
     }
-    return counted;
+    return verdict;
   }
 
-  #count(event: ProbeEvent): Verdict {
-    // Packet evidence (a source anyone can forge) must touch STEALTH_TRIGGER_PORTS distinct ports; a
-    // handshake or a datagram counts as in 1.2 (classic UDP keeps its first-datagram trigger).
-    if (event.evidence === 'packet' && this.#scores) return this.#score(event, this.#scores);
-    const distinct =
-      event.evidence === 'packet'
-        ? this.#distinct.hit(
-            event.source,
-            event.protocol === 'udp' ? event.port + 65536 : event.port,
-            event.time,
-          )
-        : { distinct: 1, fired: true };
-    const { count, fired } = this.#trigger.hit(event.source);
-    if (!fired || !distinct.fired) return { kind: 'below-trigger', count, distinctPorts: distinct.distinct };
-    return distinct.ports
-      ? { kind: 'alert', count, ports: distinct.ports.map((p) => p % 65536) }
-      : { kind: 'alert', count };
+  #belowTrigger(): Verdict {
+    const scores = this.#scores;
+    return { kind: 'below-trigger', count: scores.hits, distinctPorts: scores.distinct };
   }
 
-  #score(event: ProbeEvent, scores: ScanScores): Verdict {
-    const port = event.protocol === 'udp' ? event.port + 65536 : event.port;
-    const result = scores.hit(event.source, port, event.time);
+  /** Packet evidence of the source in `words`; null: below the trigger. */
+  #judgeWords(words: Uint32Array, port: number, time: number, text: string | null): Verdict | null {
+    const lists = this.#lists;
+    const never: IgnoreReason | null = lists.own.hasWords(words)
+      ? 'own-address'
+      : lists.ignore.hasWords(words)
+        ? 'ignore-list'
+        : null;
+    const scores = this.#scores;
+    const fired = scores.hit(words, port, time);
+    if (never !== null) return fired ? REFUSED[never] : IGNORED[never];
+    if (!fired) return null;
+    if (lists.notAPeer?.(text ?? addressText(words))) return REFUSED['not-a-peer'];
+    const ports = scores.firedPorts().map((p) => p % 65536);
+    return scores.background
+      ? {
+          kind: 'alert',
+          count: scores.hits,
+          ports,
+          score: { value: scores.score, threshold: scores.threshold },
+        }
+      : { kind: 'alert', count: scores.hits, ports };
+  }
+
+  /** Handshake and datagram evidence: SCAN_TRIGGER as in 1.2. */
+  #judgeCounted(event: ProbeEvent): Verdict {
+    const never = this.#listedCheap(event.source);
     const { count, fired } = this.#trigger.hit(event.source);
-    if (!fired || !result.fired) return { kind: 'below-trigger', count, distinctPorts: result.distinct };
-    return {
-      kind: 'alert',
-      count,
-      ports: (result.ports ?? []).map((p) => p % 65536),
-      score: { value: result.score, threshold: result.threshold },
-    };
+    if (never !== null) return fired ? REFUSED[never] : IGNORED[never];
+    if (!fired) return { kind: 'below-trigger', count, distinctPorts: 1 };
+    if (this.#lists.notAPeer?.(event.source)) return REFUSED['not-a-peer'];
+    return { kind: 'alert', count };
   }
 }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { addressText } from '../net/address-words.ts';
 import type { DecodedPacket } from '../packets/decode.ts';
 import { probeFromPacket, type PacketContext, type WatchPlan } from './packet-probe.ts';
 
@@ -9,8 +10,8 @@ const plan: WatchPlan = {
 };
 const served = new Set(['tcp/10.0.0.1/25']);
 const ctx: PacketContext = {
-  isLocal: (a) => a === '10.0.0.1' || a === '2001:db8::1',
-  isServed: (p, d, port) => served.has(`${p}/${d}/${port}`),
+  isLocal: (a) => ['10.0.0.1', '2001:db8::1'].includes(addressText(a)),
+  isServed: (p, d, port) => served.has(`${p}/${addressText(d)}/${port}`),
 };
 const packet = (over: Partial<DecodedPacket>): DecodedPacket => ({
   family: 4,

@@ -1,13 +1,11 @@
 /**
  * @module detect/trigger
- * When a source has done enough to be acted on. Two counters, both per source in bounded
- * least-recently-used tables, so memory stays fixed whatever the number of sources and a flood of
- * other sources cannot push out a source that is active now:
- * - SCAN_TRIGGER with PortSentry 1.2's meaning: this hit plus the hits already counted reach the
- *   trigger, so 0 and 1 fire on the first hit, 2 on the second (1.2 kept these in one 50-slot ring
- *   shared by all hosts, which a flood washes out).
- * - Distinct ports within a window, for evidence a forged packet can fake (stealth probes): a
- *   spoofed packet touches one port, a scanner touches many.
+ * SCAN_TRIGGER for handshake and datagram evidence, with PortSentry 1.2's meaning: this hit plus
+ * the hits already counted reach the trigger, so 0 and 1 fire on the first hit, 2 on the second
+ * (1.2 kept these in one 50-slot ring shared by all hosts, which a flood washes out). Per source in
+ * a bounded least-recently-used table, so memory stays fixed whatever the number of sources and a
+ * flood of other sources cannot push out a source that is active now. Packet evidence, which a
+ * forger can make at line rate, has its own fixed-size table (detect/scan-scores).
  */
 
 export const DEFAULT_MAX_TRACKED_SOURCES = 65_536;
@@ -83,50 +81,5 @@ export class TriggerCounter {
 
   get tracked(): number {
     return this.#counts.size;
-  }
-}
-
-interface PortSighting {
-  port: number;
-  time: number;
-}
-
-export class DistinctPortCounter {
-  readonly #seen: LruTable<PortSighting[]>;
-  readonly #ports: number;
-  readonly #windowMs: number;
-
-  constructor(ports: number, windowMs: number, capacity = DEFAULT_MAX_TRACKED_SOURCES) {
-    this.#ports = Math.max(1, ports);
-    this.#windowMs = windowMs;
-    this.#seen = new LruTable(capacity);
-  }
-
-  get ports(): number {
-    return this.#ports;
-  }
-
-  get windowMs(): number {
-    return this.#windowMs;
-  }
-
-  /**
-   * Records a probe; fires once `ports` distinct ports were touched within the window. O(ports).
-   * `port` should tell protocols apart (the detector passes UDP ports offset by 65536).
-   */
-  hit(source: string, port: number, time: number): { distinct: number; fired: boolean; ports?: number[] } {
-    if (this.#ports <= 1) return { distinct: 1, fired: true };
-    const recent = (this.#seen.get(source) ?? []).filter((s) => time - s.time <= this.#windowMs);
-    const same = recent.find((s) => s.port === port);
-    if (same) same.time = time;
-    else recent.push({ port, time });
-    if (recent.length > this.#ports) recent.shift();
-    this.#seen.set(source, recent);
-    if (recent.length < this.#ports) return { distinct: recent.length, fired: false };
-    return { distinct: recent.length, fired: true, ports: recent.map((s) => s.port) };
-  }
-
-  get tracked(): number {
-    return this.#seen.size;
   }
 }

@@ -8,70 +8,7 @@
  * (net/address canonicalAddress), so IPv4-mapped IPv6 has already become IPv4.
  */
 import type { Cidr } from './address.ts';
-
-/** A canonical dotted quad as an unsigned 32-bit integer. */
-function ipv4ToInt(address: string): number {
-  let value = 0;
-  let octet = 0;
-  for (let i = 0; i < address.length; i++) {
-    const c = address.charCodeAt(i);
-    if (c === 46) {
-      value = value * 256 + octet;
-      octet = 0;
-    } else octet = octet * 10 + (c - 48);
-  }
-  return value * 256 + octet;
-}
-
-/**
- * The eight 16-bit groups of canonical IPv6 text (RFC 5952: hex groups, at most one `::`, no dotted
- * tail) into `out` as four 32-bit words, without allocating; false if the text is not of that form.
- */
-function ipv6Words(text: string, out: Uint32Array): boolean {
-  const groups = GROUPS;
-  groups.fill(0);
-  let count = 0;
-  let gap = -1; // index in `groups` where `::` stands
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 58;
-    if (c === 58) {
-      if (digits > 0) {
-        if (count === 8) return false;
-        groups[count++] = value;
-        value = 0;
-        digits = 0;
-      } else if (i === text.length ? gap !== count : i !== 0) {
-        return false; // an empty group that is not part of `::`
-      }
-      if (i + 1 < text.length && text.charCodeAt(i + 1) === 58) {
-        if (gap >= 0) return false;
-        gap = count;
-        i++;
-      }
-      continue;
-    }
-    const hex = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-    if (hex < 0 || digits === 4) return false;
-    value = value * 16 + hex;
-    digits++;
-  }
-  if (gap >= 0) {
-    if (count > 7) return false;
-    const tail = count - gap;
-    for (let k = 0; k < tail; k++) {
-      groups[7 - k] = groups[count - 1 - k] ?? 0;
-      groups[count - 1 - k] = 0;
-    }
-    for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
-  } else if (count !== 8) {
-    return false;
-  }
-  for (let w = 0; w < 4; w++) out[w] = (((groups[2 * w] ?? 0) << 16) | (groups[2 * w + 1] ?? 0)) >>> 0;
-  return true;
-}
-const GROUPS = new Uint16Array(8);
+import { ipv4ToInt, ipv6Words, isV4Words } from './address-words.ts';
 
 function bytesToBigInt(bytes: Uint8Array): bigint {
   let value = 0n;
@@ -276,6 +213,12 @@ export class CidrSet {
       return !this.#v6.empty && ipv6Words(canonical, this.#query) && this.#v6.has(this.#query);
     }
     return this.#v4.has(ipv4ToInt(canonical));
+  }
+
+  /** The address in `words` (net/address-words: IPv4 in its mapped form), without allocating. */
+  hasWords(words: Uint32Array): boolean {
+    if (isV4Words(words)) return this.#v4.has(words[3]!);
+    return !this.#v6.empty && this.#v6.has(words);
   }
 
   /** Entries added (blocks and addresses, each counted once per add). */

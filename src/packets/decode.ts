@@ -7,14 +7,17 @@
  * This module owns the parsing of every link layer portsnare captures on (Ethernet with stacked
  * 802.1Q/802.1ad tags, Linux cooked v1 and v2, raw IP, BSD loopback), of IPv4 and IPv6 (extension
  * headers, fragments) and of the first bytes of TCP and UDP. It never throws and never reads
- * outside `data`: every offset is checked against `data.length` before it is read. It allocates
- * nothing per packet beyond the result and its address strings, which are formatted here by hand
- * (IPv6 as RFC 5952 text, IPv4-mapped as IPv4: the same text `net/address.canonicalAddress` gives).
+ * outside `data`: every offset is checked against `data.length` before it is read. The packet
+ * path calls `decodeInto`, which fills one reused `PacketFields` with numbers (addresses as words,
+ * net/address-words) and allocates nothing for a packet it decodes; `decodePacket` is the same
+ * decoder with the addresses as canonical text (IPv6 as RFC 5952 text, IPv4-mapped as IPv4).
  *
  * Drop reasons follow one rule: a header that runs past the end of the captured bytes, or past the
  * end the IP header declares, is `truncated`; the only exception is a first fragment too short to
  * hold the transport header, which is a `fragment` (RFC 1858 tiny fragments).
  */
+
+import { addressText, ipv4Text, setV4Words } from '../net/address-words.ts';
 
 export const LinkType = {
   NULL: 0,
@@ -75,36 +78,91 @@ const MAX_IPV6_HEADERS = 16;
 const PROTO_TCP = 6;
 const PROTO_UDP = 17;
 
-const drop = (reason: DropReason): DecodeResult => ({ ok: false, reason });
+/** A failed decode: the reason and what is known of the packet (see DecodeResult). */
+export type DecodeFailure = Extract<DecodeResult, { ok: false }>;
 
-/** Decodes one captured frame of link type `linkType` (a `LinkType` value). */
+/**
+ * One decoded packet, numeric, filled in place by `decodeInto`. Addresses are four words each
+ * (net/address-words; IPv4 in its mapped form, so an IPv4-mapped IPv6 address reads as IPv4).
+ */
+export class PacketFields {
+  /** IP version of the packet. */
+  family: 4 | 6 = 4;
+  readonly source = new Uint32Array(4);
+  readonly destination = new Uint32Array(4);
+  protocol: 'tcp' | 'udp' = 'tcp';
+  sourcePort = 0;
+  destinationPort = 0;
+  tcpFlags = 0;
+  ipOptions = false;
+
+  /** The packet with its addresses as canonical text. */
+  toDecodedPacket(): DecodedPacket {
+    return {
+      family: this.family,
+      source: addressText(this.source),
+      destination: addressText(this.destination),
+      protocol: this.protocol,
+      sourcePort: this.sourcePort,
+      destinationPort: this.destinationPort,
+      tcpFlags: this.tcpFlags,
+      ipOptions: this.ipOptions,
+    };
+  }
+}
+
+// Drops without details are shared, so a flood of garbage allocates nothing either.
+const DROPS = new Map<DropReason, DecodeFailure>();
+const drop = (reason: DropReason): DecodeFailure => {
+  let failure = DROPS.get(reason);
+  if (!failure) DROPS.set(reason, (failure = Object.freeze({ ok: false, reason }) as DecodeFailure));
+  return failure;
+};
+
+const scratch = new PacketFields();
+
+/** Decodes one captured frame of link type `linkType` (a `LinkType` value), addresses as text. */
 export function decodePacket(linkType: number, data: Uint8Array): DecodeResult {
+  const failure = decodeInto(linkType, data, scratch);
+  return failure ?? { ok: true, packet: scratch.toDecodedPacket() };
+}
+
+/**
+ * Decodes one captured frame into `out`; null when it decoded (then every field of `out` is this
+ * packet's), else why not (`out` then holds nothing meaningful).
+ */
+export function decodeInto(linkType: number, data: Uint8Array, out: PacketFields): DecodeFailure | null {
   switch (linkType) {
     case LinkType.ETHERNET:
       if (data.length < 14) return drop('truncated');
-      return fromEtherType(data, 14, (data[12]! << 8) | data[13]!);
+      return fromEtherType(data, 14, (data[12]! << 8) | data[13]!, out);
     case LinkType.LINUX_SLL:
       if (data.length < 16) return drop('truncated');
-      return fromEtherType(data, 16, (data[14]! << 8) | data[15]!);
+      return fromEtherType(data, 16, (data[14]! << 8) | data[15]!, out);
     case LinkType.LINUX_SLL2:
       if (data.length < 20) return drop('truncated');
-      return fromEtherType(data, 20, (data[0]! << 8) | data[1]!);
+      return fromEtherType(data, 20, (data[0]! << 8) | data[1]!, out);
     case LinkType.RAW:
       if (data.length < 1) return drop('truncated');
-      return fromIpVersion(data, 0, data[0]! >> 4);
+      return fromIpVersion(data, 0, data[0]! >> 4, out);
     case LinkType.IPV4:
-      return decodeIpv4(data, 0);
+      return decodeIpv4(data, 0, out);
     case LinkType.IPV6:
-      return decodeIpv6(data, 0);
+      return decodeIpv6(data, 0, out);
     case LinkType.NULL:
-      return fromNullHeader(data);
+      return fromNullHeader(data, out);
     default:
       return drop('unsupported-link');
   }
 }
 
 /** Follows VLAN tags from an EtherType at `offset - 2` to the IP header. */
-function fromEtherType(data: Uint8Array, offset: number, etherType: number): DecodeResult {
+function fromEtherType(
+  data: Uint8Array,
+  offset: number,
+  etherType: number,
+  out: PacketFields,
+): DecodeFailure | null {
   let type = etherType;
   let o = offset;
   for (let tags = 0; type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ; tags++) {
@@ -113,14 +171,19 @@ function fromEtherType(data: Uint8Array, offset: number, etherType: number): Dec
     type = (data[o + 2]! << 8) | data[o + 3]!;
     o += 4;
   }
-  if (type === ETHERTYPE_IPV4) return decodeIpv4(data, o);
-  if (type === ETHERTYPE_IPV6) return decodeIpv6(data, o);
+  if (type === ETHERTYPE_IPV4) return decodeIpv4(data, o, out);
+  if (type === ETHERTYPE_IPV6) return decodeIpv6(data, o, out);
   return drop('not-ip');
 }
 
-function fromIpVersion(data: Uint8Array, offset: number, version: number): DecodeResult {
-  if (version === 4) return decodeIpv4(data, offset);
-  if (version === 6) return decodeIpv6(data, offset);
+function fromIpVersion(
+  data: Uint8Array,
+  offset: number,
+  version: number,
+  out: PacketFields,
+): DecodeFailure | null {
+  if (version === 4) return decodeIpv4(data, offset, out);
+  if (version === 6) return decodeIpv6(data, offset, out);
   return drop('bad-ip-version');
 }
 
@@ -128,12 +191,12 @@ function fromIpVersion(data: Uint8Array, offset: number, version: number): Decod
  * BSD loopback: a 4-byte address family in the capturing host's byte order, read both ways.
  * AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (Net/OpenBSD), 28 (FreeBSD) or 30 (macOS).
  */
-function fromNullHeader(data: Uint8Array): DecodeResult {
+function fromNullHeader(data: Uint8Array, out: PacketFields): DecodeFailure | null {
   if (data.length < 4) return drop('truncated');
   const le = data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! << 24);
   const be = data[3]! | (data[2]! << 8) | (data[1]! << 16) | (data[0]! << 24);
-  if (le === 2 || be === 2) return decodeIpv4(data, 4);
-  if (isInet6Family(le) || isInet6Family(be)) return decodeIpv6(data, 4);
+  if (le === 2 || be === 2) return decodeIpv4(data, 4, out);
+  if (isInet6Family(le) || isInet6Family(be)) return decodeIpv6(data, 4, out);
   return drop('not-ip');
 }
 
@@ -145,16 +208,16 @@ function transportName(protocol: number): 'tcp' | 'udp' | undefined {
   return protocol === PROTO_TCP ? 'tcp' : protocol === PROTO_UDP ? 'udp' : undefined;
 }
 
-function decodeIpv4(data: Uint8Array, o: number): DecodeResult {
+function decodeIpv4(data: Uint8Array, o: number, out: PacketFields): DecodeFailure | null {
   if (data.length < o + 1) return drop('truncated');
   const version = data[o]! >> 4;
   if (version !== 4) return drop('bad-ip-version');
   const ihl = data[o]! & 0x0f;
   const haveFixedHeader = data.length >= o + 20;
   if (ihl < 5) {
-    const result: DecodeResult = { ok: false, reason: 'illegal-ip-header-length', ihl };
+    const result: DecodeFailure = { ok: false, reason: 'illegal-ip-header-length', ihl };
     if (haveFixedHeader) {
-      result.source = ipv4Text(data, o + 12);
+      result.source = ipv4Text(readWord(data, o + 12));
       const protocol = transportName(data[o + 9]!);
       if (protocol !== undefined) result.protocol = protocol;
     }
@@ -169,20 +232,23 @@ function decodeIpv4(data: Uint8Array, o: number): DecodeResult {
   const fragmentOffset = ((data[o + 6]! & 0x1f) << 8) | data[o + 7]!;
   const moreFragments = (data[o + 6]! & 0x20) !== 0;
   if (fragmentOffset !== 0) {
-    return { ok: false, reason: 'fragment', source: ipv4Text(data, o + 12), protocol };
+    return { ok: false, reason: 'fragment', source: ipv4Text(readWord(data, o + 12)), protocol };
   }
   const t = o + headerLength;
   const datagramEnd = o + totalLength;
   const needed = protocol === 'tcp' ? 14 : 8;
   if (t + needed > datagramEnd) {
-    if (moreFragments) return { ok: false, reason: 'fragment', source: ipv4Text(data, o + 12), protocol };
+    if (moreFragments)
+      return { ok: false, reason: 'fragment', source: ipv4Text(readWord(data, o + 12)), protocol };
     return drop('truncated');
   }
   if (t + needed > data.length) return drop('truncated');
-  return transport(data, t, protocol, 4, ipv4Text(data, o + 12), ipv4Text(data, o + 16), ihl > 5);
+  setV4Words(out.source, readWord(data, o + 12));
+  setV4Words(out.destination, readWord(data, o + 16));
+  return transport(data, t, protocol, 4, ihl > 5, out);
 }
 
-function decodeIpv6(data: Uint8Array, o: number): DecodeResult {
+function decodeIpv6(data: Uint8Array, o: number, out: PacketFields): DecodeFailure | null {
   if (data.length < o + 1) return drop('truncated');
   if (data[o]! >> 4 !== 6) return drop('bad-ip-version');
   if (data.length < o + 40) return drop('truncated');
@@ -207,7 +273,7 @@ function decodeIpv6(data: Uint8Array, o: number): DecodeResult {
     } else if (next === 44) {
       if (p + 8 > end) return drop('truncated');
       const offset = ((data[p + 2]! << 8) | data[p + 3]!) >> 3;
-      if (offset !== 0) return { ok: false, reason: 'fragment', source: ipv6Text(data, o + 8) };
+      if (offset !== 0) return { ok: false, reason: 'fragment', source: ipv6SourceText(data, o + 8) };
       moreFragments = (data[p + 3]! & 1) !== 0;
       length = 8;
     } else {
@@ -220,11 +286,16 @@ function decodeIpv6(data: Uint8Array, o: number): DecodeResult {
   const protocol = next === PROTO_TCP ? 'tcp' : 'udp';
   const needed = protocol === 'tcp' ? 14 : 8;
   if (p + needed > declaredEnd) {
-    if (moreFragments) return { ok: false, reason: 'fragment', source: ipv6Text(data, o + 8), protocol };
+    if (moreFragments)
+      return { ok: false, reason: 'fragment', source: ipv6SourceText(data, o + 8), protocol };
     return drop('truncated');
   }
   if (p + needed > data.length) return drop('truncated');
-  return transport(data, p, protocol, 6, ipv6Text(data, o + 8), ipv6Text(data, o + 24), false);
+  for (let w = 0; w < 4; w++) {
+    out.source[w] = readWord(data, o + 8 + 4 * w);
+    out.destination[w] = readWord(data, o + 24 + 4 * w);
+  }
+  return transport(data, p, protocol, 6, false, out);
 }
 
 /** Reads ports and flags at `t`; the caller has checked that 14 (TCP) or 8 (UDP) bytes are there. */
@@ -233,86 +304,34 @@ function transport(
   t: number,
   protocol: 'tcp' | 'udp',
   family: 4 | 6,
-  source: string,
-  destination: string,
   ipOptions: boolean,
-): DecodeResult {
+  out: PacketFields,
+): DecodeFailure | null {
   let tcpFlags = 0;
   if (protocol === 'tcp') {
-    if (data[t + 12]! >> 4 < 5) return { ok: false, reason: 'bad-transport-header', source, protocol };
+    if (data[t + 12]! >> 4 < 5) {
+      return { ok: false, reason: 'bad-transport-header', source: addressText(out.source), protocol };
+    }
     tcpFlags = data[t + 13]!;
   }
-  return {
-    ok: true,
-    packet: {
-      family,
-      source,
-      destination,
-      protocol,
-      sourcePort: (data[t]! << 8) | data[t + 1]!,
-      destinationPort: (data[t + 2]! << 8) | data[t + 3]!,
-      tcpFlags,
-      ipOptions,
-    },
-  };
+  out.family = family;
+  out.protocol = protocol;
+  out.sourcePort = (data[t]! << 8) | data[t + 1]!;
+  out.destinationPort = (data[t + 2]! << 8) | data[t + 3]!;
+  out.tcpFlags = tcpFlags;
+  out.ipOptions = ipOptions;
+  return null;
 }
 
-const DECIMAL: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function ipv4Text(data: Uint8Array, i: number): string {
-  return (
-    DECIMAL[data[i]!]! +
-    '.' +
-    DECIMAL[data[i + 1]!]! +
-    '.' +
-    DECIMAL[data[i + 2]!]! +
-    '.' +
-    DECIMAL[data[i + 3]!]!
-  );
+/** The big-endian 32-bit word at `i` (the caller has checked the bounds). */
+function readWord(data: Uint8Array, i: number): number {
+  return ((data[i]! << 24) | (data[i + 1]! << 16) | (data[i + 2]! << 8) | data[i + 3]!) >>> 0;
 }
 
-/**
- * RFC 5952 text of the 16 bytes at `i`: lower-case hex groups without leading zeros, the longest
- * run of two or more zero groups (the first of equal runs) written `::`. IPv4-mapped addresses
- * (::ffff:0:0/96) become their IPv4 text, as in `canonicalAddress`.
- */
-function ipv6Text(data: Uint8Array, i: number): string {
-  let zeroPrefix = true;
-  for (let k = 0; k < 10; k++) {
-    if (data[i + k] !== 0) {
-      zeroPrefix = false;
-      break;
-    }
-  }
-  if (zeroPrefix && data[i + 10] === 0xff && data[i + 11] === 0xff) return ipv4Text(data, i + 12);
+const failureWords = new Uint32Array(4);
 
-  let bestStart = -1;
-  let bestLength = 1; // a run must be longer than this to be compressed
-  let runStart = -1;
-  for (let g = 0; g < 8; g++) {
-    if (data[i + 2 * g] === 0 && data[i + 2 * g + 1] === 0) {
-      if (runStart < 0) runStart = g;
-      if (g - runStart + 1 > bestLength) {
-        bestStart = runStart;
-        bestLength = g - runStart + 1;
-      }
-    } else {
-      runStart = -1;
-    }
-  }
-  let text = '';
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      text += g === 0 ? '::' : ':';
-      g += bestLength - 1;
-      continue;
-    }
-    const hi = data[i + 2 * g]!;
-    const lo = data[i + 2 * g + 1]!;
-    text += hi === 0 ? HEX[lo]! : HEX[hi]! + HEX2[lo]!;
-    if (g < 7) text += ':';
-  }
-  return text;
+/** The text of the IPv6 source at `i`, for the rare failures that name it. */
+function ipv6SourceText(data: Uint8Array, i: number): string {
+  for (let w = 0; w < 4; w++) failureWords[w] = readWord(data, i + 4 * w);
+  return addressText(failureWords);
 }

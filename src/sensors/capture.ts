@@ -7,7 +7,7 @@
  */
 import { endianness } from 'node:os';
 
-import { loadNative, type NativeCaptureError } from './native.ts';
+import { loadNative, type NativeCaptureError } from '../native.ts';
 
 export interface CapturedPacket {
   /** Capture time, microseconds since the epoch. */

@@ -2,16 +2,18 @@
  * @module sensors/packet-pipeline
  * One captured packet's way through portsnare: decode, keep what is a probe of a watched mode, hand
  * the probe on. Every packet is counted as decoded, malformed (by reason) or skipped (by reason), so
- * nothing disappears unexplained. Shared by the live capture and `portsnare replay`.
+ * nothing disappears unexplained. Shared by the live capture and `portsnare replay`. One decoded
+ * packet and one probe are refilled for every packet (the probe is valid only during `onProbe`):
+ * nothing is allocated for a packet that is dropped, skipped or below the trigger.
  */
 import {
-  probeFromPacket,
+  PacketProbe,
+  packetProbeOf,
   type PacketContext,
   type SkipReason,
   type WatchPlan,
 } from '../detect/packet-probe.ts';
-import type { ProbeEvent } from '../detect/probe.ts';
-import { decodePacket, type DropReason } from '../packets/decode.ts';
+import { decodeInto, PacketFields, type DropReason } from '../packets/decode.ts';
 import type { LogMessage } from '../report/messages.ts';
 
 export interface PipelineCounters {
@@ -28,7 +30,9 @@ export class PacketPipeline {
   plan: WatchPlan;
   readonly counters: PipelineCounters = { packets: 0, probes: 0, malformed: {}, skipped: {} };
   readonly #ctx: PacketContext;
-  readonly #onProbe: (event: ProbeEvent) => void;
+  readonly #onProbe: (probe: PacketProbe) => void;
+  readonly #fields = new PacketFields();
+  readonly #probe = new PacketProbe(this.#fields);
   readonly #log: (message: LogMessage) => void;
   #illegalLogged = 0;
   #illegalWindowStart = 0;
@@ -36,7 +40,7 @@ export class PacketPipeline {
   constructor(
     plan: WatchPlan,
     ctx: PacketContext,
-    onProbe: (event: ProbeEvent) => void,
+    onProbe: (probe: PacketProbe) => void,
     log: (message: LogMessage) => void,
   ) {
     this.plan = plan;
@@ -48,21 +52,21 @@ export class PacketPipeline {
   /** `timeMs`: the packet's capture time in milliseconds since the epoch. */
   handle(linkType: number, data: Uint8Array, timeMs: number): void {
     this.counters.packets++;
-    const decoded = decodePacket(linkType, data);
-    if (!decoded.ok) {
-      this.counters.malformed[decoded.reason] = (this.counters.malformed[decoded.reason] ?? 0) + 1;
-      if (decoded.reason === 'illegal-ip-header-length' && decoded.source && decoded.ihl !== undefined) {
-        this.#logIllegal(decoded.protocol ?? 'tcp', decoded.ihl, decoded.source, timeMs);
+    const failure = decodeInto(linkType, data, this.#fields);
+    if (failure !== null) {
+      this.counters.malformed[failure.reason] = (this.counters.malformed[failure.reason] ?? 0) + 1;
+      if (failure.reason === 'illegal-ip-header-length' && failure.source && failure.ihl !== undefined) {
+        this.#logIllegal(failure.protocol ?? 'tcp', failure.ihl, failure.source, timeMs);
       }
       return;
     }
-    const verdict = probeFromPacket(decoded.packet, this.plan, this.#ctx, timeMs);
-    if (verdict.kind === 'skip') {
-      this.counters.skipped[verdict.reason] = (this.counters.skipped[verdict.reason] ?? 0) + 1;
+    const skip = packetProbeOf(this.plan, this.#ctx, timeMs, this.#probe);
+    if (skip !== null) {
+      this.counters.skipped[skip] = (this.counters.skipped[skip] ?? 0) + 1;
       return;
     }
     this.counters.probes++;
-    this.#onProbe(verdict.event);
+    this.#onProbe(this.#probe);
   }
 
   get malformedTotal(): number {

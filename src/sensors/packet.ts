@@ -7,7 +7,7 @@
 import { asError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { CidrSet } from '../net/cidr-set.ts';
 import type { Mode, ProbeEvent } from '../detect/probe.ts';
-import { loadNative } from './native.ts';
+import { loadNative } from '../native.ts';
 import { buildFilter } from './bpf.ts';
 import { openCapture, type CaptureHandle } from './capture.ts';
 import { SocketTable } from './socket-table.ts';
@@ -60,10 +60,10 @@ export class PacketSensor implements Sensor {
     this.#pipeline = new PacketPipeline(
       plan,
       {
-        isLocal: (address) => this.#local.has(address),
+        isLocal: (destination) => this.#local.hasWords(destination),
         isServed: (protocol, destination, port) => this.#table.isServed(protocol, destination, port),
       },
-      (event) => void this.#ctx.onProbe(event, () => this.#confirm(event)),
+      (probe) => this.#ctx.onPacketProbe(probe, this.#confirmEvent),
       (message) => log.log(message),
     );
     const device = this.#ctx.settings().interface ?? 'any';
@@ -87,6 +87,8 @@ export class PacketSensor implements Sensor {
     this.#statsTimer.unref();
     return Promise.resolve();
   }
+
+  readonly #confirmEvent = (event: ProbeEvent): boolean => this.#confirm(event);
 
   /**
    * Before an alert is acted on: is the port still free? A trial bind of the packet's own destination

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
-import { loadNative } from './native.ts';
+import { loadNative } from '../native.ts';
 
 const native = loadNative();
 const portInUse = (protocol: 'tcp' | 'udp', address: string, port: number) =>

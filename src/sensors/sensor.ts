@@ -4,6 +4,7 @@
  * cannot run), hand every probe to `onProbe`, follow the host's addresses, close.
  */
 import type { Settings } from '../config/settings.ts';
+import type { PacketProbe } from '../detect/packet-probe.ts';
 import type { ProbeEvent } from '../detect/probe.ts';
 import type { AlertLog } from '../report/alert-log.ts';
 
@@ -16,6 +17,11 @@ export interface SensorContext {
    * table with a fresh read: cheap lookups for every packet, an exact one for the rare alert).
    */
   onProbe(event: ProbeEvent, confirm?: () => boolean): Buffer | null;
+  /**
+   * The capture's form of `onProbe`: a probe in numeric form, valid only during the call, so that
+   * a flood makes no event per packet (decide/alert-path makes one when the verdict needs it).
+   */
+  onPacketProbe(probe: PacketProbe, confirm?: (event: ProbeEvent) => boolean): void;
   /** The host's own addresses right now. */
   localAddresses(): readonly string[];
 }

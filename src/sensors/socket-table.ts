@@ -34,6 +34,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 
 import { canonicalAddress, familyOf } from '../net/address.ts';
+import { addressText } from '../net/address-words.ts';
 
 export type SocketProtocol = 'tcp' | 'udp';
 
@@ -173,13 +174,17 @@ export class SocketTable {
    */
   isServed(
     protocol: SocketProtocol,
-    destination: string,
+    destination: string | Uint32Array,
     port: number,
     maxAgeMs = this.#minRefreshMs,
   ): boolean {
     const addresses = this.#fresh(protocol, maxAgeMs).served.get(port);
     if (!addresses) return false;
-    const address = canonicalAddress(destination) ?? destination;
+    // The packet path passes words (net/address-words): text is made only for a port in use.
+    const address =
+      typeof destination === 'string'
+        ? (canonicalAddress(destination) ?? destination)
+        : addressText(destination);
     if (addresses.has(address) || addresses.has(WILDCARD[6])) return true;
     return familyOf(address) === 4 && addresses.has(WILDCARD[4]);
   }

@@ -6,7 +6,7 @@
  * blocking (the caller's onHit / onAcceptError and the failures it gets back).
  */
 import { canonicalAddress } from '../net/address.ts';
-import { isNativeSystemError, loadNative, type NativeModule, type NativeTcpTrap } from './native.ts';
+import { isNativeSystemError, loadNative, type NativeModule, type NativeTcpTrap } from '../native.ts';
 
 export interface TcpConnectHit {
   source: string;

@@ -201,11 +201,17 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
     },
   );
 
-  await t.test('the default runner (spawn, stdin) inside the namespace', async () => {
-    const moduleUrl = new URL('../nft.ts', import.meta.url).href;
-    const script = `
+  for (const runner of ['libnft', 'spawn'] as const)
+    await t.test(
+      `the ${runner === 'libnft' ? 'default runner (libnftables in the process)' : 'nft program (spawn, stdin)'} inside the namespace`,
+      async () => {
+        const moduleUrl = new URL('../nft.ts', import.meta.url).href;
+        const runnerUrl = new URL('./runner.ts', import.meta.url).href;
+        const script = `
       import { NftResponder } from ${JSON.stringify(moduleUrl)};
-      const r = new NftResponder({ table: 'psn_fixture' });
+      import { libnftUnavailable, spawnRun } from ${JSON.stringify(runnerUrl)};
+      if (${JSON.stringify(runner)} === 'libnft' && libnftUnavailable() !== null) throw new Error('libnftables: ' + libnftUnavailable());
+      const r = new NftResponder({ table: 'psn_fixture', ...(${JSON.stringify(runner)} === 'spawn' ? { run: (a, i) => spawnRun(a, i) } : {}) });
       const out = { available: await r.isPresent() };
       await r.ensureTable();
       await r.block([{ address: ${JSON.stringify(other.ipv4)}, timeoutSeconds: 60 }, { address: ${JSON.stringify(other.ipv6)} }]);
@@ -221,33 +227,34 @@ void test('lab: real nft in a namespace', { skip: process.getuid?.() !== 0 && 'n
       await r.flush();
       out.after = await r.isInstalled();
       process.stdout.write(JSON.stringify(out));`;
-    const tsx = fileURLToPath(import.meta.resolve('tsx'));
-    const result = await lab.exec(sensor, [
-      process.execPath,
-      '--import',
-      tsx,
-      '--input-type=module',
-      '-e',
-      script,
-    ]);
-    const out = JSON.parse(result.stdout) as {
-      available: boolean;
-      installed: boolean;
-      list: { address: string; expiresInSeconds: number | null }[];
-      after: boolean;
-      blockMs: number;
-      listed: number;
-      listMs: number;
-    };
-    assert.equal(out.available, false, 'no table before ensureTable');
-    assert.equal(out.installed, true);
-    assert.deepEqual(out.list.map((b) => b.address).sort(), [other.ipv4, other.ipv6].sort());
-    assert.equal(out.listed, 10_002);
-    assert.equal(out.after, false);
-    t.diagnostic(
-      `10,000 IPv6 bans (timeout 3600s) with the default spawn runner: block ${out.blockMs.toFixed(1)} ms, ` +
-        `list ${out.listMs.toFixed(1)} ms`,
+        const tsx = fileURLToPath(import.meta.resolve('tsx'));
+        const result = await lab.exec(sensor, [
+          process.execPath,
+          '--import',
+          tsx,
+          '--input-type=module',
+          '-e',
+          script,
+        ]);
+        const out = JSON.parse(result.stdout) as {
+          available: boolean;
+          installed: boolean;
+          list: { address: string; expiresInSeconds: number | null }[];
+          after: boolean;
+          blockMs: number;
+          listed: number;
+          listMs: number;
+        };
+        assert.equal(out.available, false, 'no table before ensureTable');
+        assert.equal(out.installed, true);
+        assert.deepEqual(out.list.map((b) => b.address).sort(), [other.ipv4, other.ipv6].sort());
+        assert.equal(out.listed, 10_002);
+        assert.equal(out.after, false);
+        t.diagnostic(
+          `10,000 IPv6 bans (timeout 3600s) with the ${runner} runner: block ${out.blockMs.toFixed(1)} ms, ` +
+            `list ${out.listMs.toFixed(1)} ms`,
+        );
+        assert.doesNotMatch(await nftText('list', 'tables'), /psn_fixture/);
+      },
     );
-    assert.doesNotMatch(await nftText('list', 'tables'), /psn_fixture/);
-  });
 });

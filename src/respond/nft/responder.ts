@@ -24,7 +24,7 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, PortsnareError } from '../../errors.ts';
 import { isMissing, isOurChain, setElements, type NftListedBan } from './parser.ts';
-import { FirewallError, spawnRun, type NftRun, type NftRunResult } from './runner.ts';
+import { defaultNftRun, FirewallError, type NftRun, type NftRunResult } from './runner.ts';
 import {
   CHAIN,
   MARKER,
@@ -43,7 +43,10 @@ export interface NftResponderOptions {
   nft?: string;
   /** Name of the table portsnare owns (family inet). Default `portsnare`. */
   table?: string;
-  /** How nft is run. Default: spawn without a shell, killed after NFT_TIMEOUT_MS. */
+  /**
+   * How nft is run. Default: libnftables in this process when `nft` is the plain `nft` and the
+   * library opens, else the program spawned without a shell, killed after NFT_TIMEOUT_MS.
+   */
   run?: NftRun;
   /** How long block() waits for more calls before running nft. Default 0: calls of the same tick. */
   batchDelayMs?: number;
@@ -71,7 +74,7 @@ export class NftResponder {
   constructor(opts: NftResponderOptions = {}) {
     this.nft = opts.nft ?? 'nft';
     this.table = opts.table ?? 'portsnare';
-    this.run = opts.run ?? ((argv, input) => spawnRun(argv, input));
+    this.run = opts.run ?? defaultNftRun(this.nft);
     this.batchDelayMs = opts.batchDelayMs ?? 0;
     if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(this.table)) {
       throw new PortsnareError(

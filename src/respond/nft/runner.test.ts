@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes } from '../../errors.ts';
-import { FirewallError, spawnRun } from './runner.ts';
+import { defaultNftRun, FirewallError, libnftRequest, libnftRun, spawnRun } from './runner.ts';
 
 test('spawnRun feeds stdin, resolves with the exit code and both outputs', async () => {
   const result = await spawnRun(['/bin/sh', '-c', 'cat; echo oops >&2; exit 3'], 'add table inet x\n');
@@ -24,4 +24,44 @@ test('spawnRun rejects with a FirewallError when nft cannot run, hangs or is kil
   );
   await assert.rejects(spawnRun(['/bin/sh', '-c', 'kill -9 $$']), /could not run: killed by SIGKILL/);
   await assert.rejects(spawnRun([]), /empty command/);
+});
+
+test('libnftables is asked exactly what nft -c, -j and -f - would do; anything else goes to the program', async () => {
+  assert.deepEqual(libnftRequest(['nft', '-f', '-'], 'add table inet x\n'), {
+    json: false,
+    dryRun: false,
+    commands: 'add table inet x\n',
+  });
+  assert.deepEqual(libnftRequest(['nft', '-c', '-f', '-'], 'x'), {
+    json: false,
+    dryRun: true,
+    commands: 'x',
+  });
+  assert.deepEqual(libnftRequest(['nft', '-j', 'list', 'set', 'inet', 'portsnare', 'blocked4']), {
+    json: true,
+    dryRun: false,
+    commands: 'list set inet portsnare blocked4',
+  });
+  for (const argv of [
+    ['nft', '-a', 'list', 'ruleset'],
+    ['nft', '-f', '/etc/nftables.conf'],
+    ['nft'],
+    ['nft', '-f', '-'],
+  ]) {
+    assert.equal(libnftRequest(argv), null, argv.join(' '));
+  }
+  // What it does not take is run as a program, by the fallback.
+  const seen: string[][] = [];
+  const run = libnftRun((argv) => {
+    seen.push(argv);
+    return Promise.resolve({ code: 0, stdout: 'from the program', stderr: '' });
+  });
+  assert.equal((await run(['nft', '-a', 'list', 'ruleset'])).stdout, 'from the program');
+  assert.deepEqual(seen, [['nft', '-a', 'list', 'ruleset']]);
+  // Another nft than the plain one is always the program (libnftables would read `hi` as a command).
+  assert.deepEqual(await defaultNftRun('/bin/echo')(['/bin/echo', 'hi']), {
+    code: 0,
+    stdout: 'hi\n',
+    stderr: '',
+  });
 });

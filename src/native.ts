@@ -1,5 +1,5 @@
 /**
- * @module sensors/native
+ * @module native
  * The one place that loads portsnare's native addon (native/build/Release/portsnare_native.node)
  * and the typed boundary around it: nothing outside this file sees an untyped addon value.
  */
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { ErrorCodes, PortsnareError } from '../errors.ts';
+import { ErrorCodes, PortsnareError } from './errors.ts';
 
 /**
  * Called from the event loop for each connection accepted on a trap: `(connFd, peerAddress, peerPort)`,
@@ -105,6 +105,17 @@ export interface NativeModule {
    * null when `fd` is not one.
    */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number } | null;
+  /** Null if libnftables (libnftables.so.1) could be opened, else why not. */
+  nftAvailable(): string | null;
+  /**
+   * Runs nft commands (a script, as `nft -f` reads it) in this process through libnftables, on a
+   * worker thread: `json` is `nft -j`, `dryRun` is `nft -c`. Rejects only if the library is missing.
+   */
+  nftRun(
+    json: boolean,
+    dryRun: boolean,
+    commands: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   Capture: NativeCaptureConstructor;
   /** The devices libpcap can open in the calling process's network namespace ('any' included). */
   listDevices(): NativeCaptureDevice[];
@@ -125,11 +136,9 @@ export function isNativeSystemError(err: unknown): err is NativeSystemError {
   );
 }
 
-// Resolved from this module, which sits at src/sensors/ (tsx) or dist/sensors/ (compiled): both are
-// two levels below the package root.
-const ADDON_PATH = fileURLToPath(
-  new URL('../../native/build/Release/portsnare_native.node', import.meta.url),
-);
+// Resolved from this module, which sits at src/ (tsx) or dist/ (compiled): both are one level below
+// the package root.
+const ADDON_PATH = fileURLToPath(new URL('../native/build/Release/portsnare_native.node', import.meta.url));
 
 let loaded: NativeModule | undefined;
 
