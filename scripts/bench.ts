@@ -11,6 +11,10 @@
 // (store load + nft, in a fresh child process, with its peak RSS), and the detector's memory and
 // throughput with 2,000,000 spoofed sources at a table capacity of 1,000,000 and at the default;
 // then (scripts/bench/daemon-restore.ts) the built daemon itself restarting on 1,000,000 stored bans.
+// Part 1c (scripts/bench/forged-floods.ts): the forged floods of issue 10 in packet time. Part 2b
+// (scripts/bench/live-scale.ts, root): the daemon with 1,000,000 tracked sources at 100/200 kpps.
+// Part 4 (scripts/bench/logcheck.ts, with --replay-only too): `portsnare logcheck` against Debian's
+// logcheck on a 100 MB log, in the same run.
 //
 // The report (stdout) names each figure, how it was measured and the machine; progress goes to
 // stderr. Options: `npm run bench -- --help`.
@@ -24,6 +28,7 @@ import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/opti
 import { runReplayBench } from './bench/replay.ts';
 import { runMemoryBench } from './bench/memory.ts';
 import { runLiveScaleBench } from './bench/live-scale.ts';
+import { runLogcheckBench } from './bench/logcheck.ts';
 import { runForgedFloodBench } from './bench/forged-floods.ts';
 import { fixed, int } from './bench/stats.ts';
 
@@ -86,6 +91,8 @@ async function main(): Promise<number> {
     print(runMemoryBench(progress));
     print(['']);
     print(await runForgedFloodBench(progress));
+    print(['']);
+    print(runLogcheckBench(progress));
     print(['']);
   }
   if (opts.live) {

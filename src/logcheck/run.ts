@@ -1,0 +1,278 @@
+/**
+ * @module logcheck/run
+ * `portsnare logcheck`, one run as logcheck 1.4.2 makes it: the conf (logcheck/conf) with the
+ * command line over it, the log sources (logcheck/log-source: `-l`, or the logfile lists), the new
+ * lines of each, the rule tree of the report level (logcheck/rules), the classification
+ * (logcheck/classify) of the batch ordered as `sort -k 1,3 -s` orders it (logcheck/batch), the
+ * report (logcheck/report), and either stdout (`-o`) or the mail (logcheck/mail). Offsets move only
+ * after the report was printed or delivered, and never with `-t`; an error leaves them as they were.
+ *
+ * Streaming: the lines are read once, and a line is kept only if a raise rule matches it or no
+ * ignore rule of the level does (what logcheck could report), so memory follows the report, not
+ * the log. Filtering commutes with the stable sort, so the kept lines, sorted, are what sorting the
+ * whole batch and then classifying it gives.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { CommandIo } from '../cli/command.ts';
+import { describeError } from '../errors.ts';
+import { ExitCodes, type ExitCode } from '../exit-codes.ts';
+import { compareBytes, sortKey, stripTrailing } from './batch.ts';
+import { classify } from './classify.ts';
+import { anyOf, loadRuleTree, type LineMatcher, type RuleTree } from './rules.ts';
+import { parseConf, readConf, reportLevels, type LogcheckSettings, type ReportLevel } from './conf.ts';
+import { openJournalRead, openLogRead, readLogfileLists, type LogSourceEntry } from './log-source.ts';
+import { buildMessage, sendMail } from './mail.ts';
+import { composeSubject, formatReport, readIntroFiles } from './report.ts';
+
+export interface LogcheckOptions {
+  config?: string | undefined;
+  debug?: boolean | undefined;
+  hostname?: string | undefined;
+  logfile?: string | undefined;
+  'logfiles-list'?: string | undefined;
+  'logfiles-dir'?: string | undefined;
+  'mail-to'?: string | undefined;
+  stdout?: boolean | undefined;
+  paranoid?: boolean | undefined;
+  'rules-dir'?: string | undefined;
+  reboot?: boolean | undefined;
+  server?: boolean | undefined;
+  'state-dir'?: string | undefined;
+  test?: boolean | undefined;
+  summary?: boolean | undefined;
+  workstation?: boolean | undefined;
+  'allow-root'?: boolean | undefined;
+}
+
+const DEFAULT_CONF = '/etc/logcheck/logcheck.conf';
+
+/** What the run needs, after the conf and the command line. */
+interface Plan {
+  settings: LogcheckSettings;
+  level: ReportLevel;
+  ruleDir: string;
+  stateDir: string;
+  recipients: string[];
+  hostname: string;
+  toStdout: boolean;
+  test: boolean;
+  reboot: boolean;
+  summary: boolean;
+}
+
+class RunError extends Error {}
+
+export async function runLogcheck(options: LogcheckOptions, io: CommandIo): Promise<ExitCode> {
+  const say = (text: string) => io.err.write(`portsnare logcheck: ${text}\n`);
+  if (process.getuid?.() === 0 && !options['allow-root']) {
+    // logcheck's own refusal, with its remedy.
+    io.out.write(
+      'portsnare logcheck should not be run as root. Use su to invoke it:\n' +
+        `su -s /bin/bash -c "portsnare logcheck${argsText()}" logcheck\n` +
+        `Or use sudo: sudo -u logcheck portsnare logcheck${argsText()}.\n` +
+        '(or pass --allow-root)\n',
+    );
+    return ExitCodes.FAILURE;
+  }
+  let plan: Plan;
+  try {
+    plan = makePlan(options);
+  } catch (err) {
+    say(err instanceof RunError ? err.message : describeError(err));
+    return ExitCodes.FAILURE;
+  }
+  const debug = (text: string) => options.debug && say(text);
+  try {
+    return await runPlan(plan, options, io, debug);
+  } catch (err) {
+    say(err instanceof RunError ? err.message : describeError(err));
+    return ExitCodes.FAILURE;
+  }
+}
+
+function argsText(): string {
+  const i = process.argv.indexOf('logcheck');
+  const rest = i >= 0 ? process.argv.slice(i + 1) : [];
+  return rest.length > 0 ? ` ${rest.join(' ')}` : '';
+}
+
+function makePlan(options: LogcheckOptions): Plan {
+  const confPath = options.config ?? DEFAULT_CONF;
+  if (options.config !== undefined && !existsSync(confPath)) {
+    throw new RunError(`Config file could not be read: ${confPath}`);
+  }
+  const env = { env: { ...process.env, PWD: process.cwd() } };
+  // No conf file at all: logcheck's built-in defaults.
+  const parsed = existsSync(confPath) ? readConf(confPath, env) : parseConf('', confPath, env);
+  if (parsed.errors.length > 0) {
+    throw new RunError(
+      parsed.errors.map((e) => `${e.file}:${e.line}: ${e.key ? `${e.key}: ` : ''}${e.message}`).join('\n'),
+    );
+  }
+  const settings = parsed.settings;
+  const levelText = options.paranoid
+    ? 'paranoid'
+    : options.server
+      ? 'server'
+      : options.workstation
+        ? 'workstation'
+        : settings.reportLevel;
+  const levels = reportLevels(levelText);
+  if (!levels) throw new RunError(`REPORTLEVEL: "${levelText}" is not workstation, server or paranoid`);
+  const level = levelText as ReportLevel;
+  return {
+    settings,
+    level,
+    ruleDir: options['rules-dir'] ?? settings.ruleDir,
+    stateDir: options['state-dir'] ?? settings.stateDir,
+    recipients: (options['mail-to'] ?? settings.sendMailTo).split(/\s+/).filter(Boolean),
+    hostname: options.hostname ?? hostName(settings.fqdn),
+    toStdout: options.stdout === true,
+    test: options.test === true,
+    reboot: options.reboot === true,
+    summary: options.summary === true || settings.syslogSummary,
+  };
+}
+
+/** `hostname --fqdn` or `--short`, as logcheck asks (argument vector, no shell). */
+function hostName(fqdn: boolean): string {
+  try {
+    return execFileSync('hostname', [fqdn ? '--fqdn' : '--short'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'localhost';
+  }
+}
+
+interface Kept {
+  /** The line as read (sort -u compares these). */
+  raw: string;
+  /** Its sort -k 1,3 key. */
+  key: string;
+  /** Trailing whitespace stripped: what the rules see and the report shows. */
+  text: string;
+  seq: number;
+}
+
+async function runPlan(
+  plan: Plan,
+  options: LogcheckOptions,
+  io: CommandIo,
+  debug: (text: string) => void,
+): Promise<ExitCode> {
+  const { settings } = plan;
+  const tree = loadRuleTree({
+    ruleDir: plan.ruleDir,
+    level: plan.level,
+    supportCrackingIgnore: settings.supportCrackingIgnore,
+  });
+  const rules = prefilterOf(tree);
+  let sources: LogSourceEntry[];
+  let readErrors: string[] = [];
+  if (options.logfile !== undefined) {
+    if (!existsSync(options.logfile)) throw new RunError(`File could not be read: ${options.logfile}`);
+    sources = [{ kind: 'file', path: options.logfile }];
+  } else {
+    const lists = await readLogfileLists(
+      options['logfiles-list'] ?? settings.logfilesList,
+      options['logfiles-dir'] ?? settings.logfilesListD,
+    );
+    sources = [...lists.sources];
+    readErrors = [...lists.errors];
+    if (sources.length === 0 && readErrors.length === 0) {
+      sources = [{ kind: 'file', path: settings.logfileFallback }];
+    }
+  }
+  const kept: Kept[] = [];
+  const commits: (() => Promise<void>)[] = [];
+  let journalFirstRun = false;
+  let seq = 0;
+  for (const source of sources) {
+    if (source.kind === 'journal') {
+      const read = await openJournalRead({ stateDir: plan.stateDir });
+      if (read.preamble.length > 0) journalFirstRun = true;
+      for await (const line of read.lines) seq = keep(rules, line, seq, kept);
+      commits.push(() => read.commit());
+      continue;
+    }
+    const read = await openLogRead(source.path, { stateDir: plan.stateDir });
+    for (const note of read.notes) debug(note);
+    try {
+      for await (const line of read.lines) seq = keep(rules, line, seq, kept);
+    } finally {
+      await read.close();
+    }
+    commits.push(() => read.commit());
+  }
+  debug(`${seq} new line(s), ${kept.length} kept for classification`);
+  const ordered = orderKept(kept, settings.sortUniq);
+  const sections = classify(ordered, tree, {
+    attack: settings.attackSubject,
+    security: settings.securitySubject,
+    events: settings.eventsSubject,
+  });
+  const intro = await readIntroFiles(plan.ruleDir);
+  const report = formatReport(sections, {
+    intro: settings.intro,
+    header: intro.header,
+    footer: intro.footer,
+    eventsSubject: settings.eventsSubject,
+    readErrors,
+    journalFirstRun,
+  });
+  if (report) {
+    if (plan.toStdout) {
+      io.out.write(report.body);
+    } else {
+      const subject = composeSubject(report.fired, {
+        addTag: settings.addTag,
+        reboot: plan.reboot,
+        hostname: plan.hostname,
+        date: settings.date,
+        attackSubject: settings.attackSubject,
+        securitySubject: settings.securitySubject,
+        eventsSubject: settings.eventsSubject,
+      });
+      const message = buildMessage(report.body, {
+        subject,
+        to: plan.recipients,
+        encoding: settings.mimeEncoding,
+        attach: settings.mailAsAttach,
+      });
+      // A failed delivery throws before any offset moves: the next run reports the same lines.
+      await sendMail(message, plan.recipients);
+    }
+  }
+  if (!plan.test) for (const commit of commits) await commit();
+  return ExitCodes.OK;
+}
+
+/** What decides whether a line could be reported: any raise rule, or no ignore rule of the level. */
+interface Prefilter {
+  raise: LineMatcher;
+  ignore: LineMatcher;
+}
+
+function prefilterOf(tree: RuleTree): Prefilter {
+  return {
+    raise: anyOf([...tree.cracking.files, ...tree.violations.files]),
+    ignore: anyOf(tree.ignore.files),
+  };
+}
+
+/** Keeps `line` if logcheck could report it; returns the next sequence number. */
+function keep(rules: Prefilter, raw: string, seq: number, kept: Kept[]): number {
+  const text = stripTrailing(raw);
+  if (rules.raise.test(text) || !rules.ignore.test(text)) kept.push({ raw, key: sortKey(raw), text, seq });
+  return seq + 1;
+}
+
+/** The kept lines in the order of logcheck's batch (batch.ts), as the rules and report see them. */
+function orderKept(kept: Kept[], sortUniq: boolean): string[] {
+  if (sortUniq) {
+    kept.sort((a, b) => compareBytes(a.raw, b.raw));
+    return kept.filter((k, i) => i === 0 || k.raw !== kept[i - 1]!.raw).map((k) => k.text);
+  }
+  kept.sort((a, b) => compareBytes(a.key, b.key) || a.seq - b.seq);
+  return kept.map((k) => k.text);
+}

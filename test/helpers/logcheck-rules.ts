@@ -1,0 +1,29 @@
+// Debian's stock logcheck rules as the fixtures saw them: a copy of /etc/logcheck (logcheck-database,
+// installed by .ci/run) plus ignore.d.server/rsyslog, which the fixture host had from the rsyslog
+// package and .ci/run takes from that package into test/.cache (rsyslog itself is not installed:
+// it would start a syslog daemon on /dev/log). Tests never write under /etc/logcheck.
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './daemon.ts';
+
+export const RSYSLOG_RULE = join(
+  REPO_ROOT,
+  'test',
+  '.cache',
+  'logcheck-rsyslog',
+  'ignore.d.server',
+  'rsyslog',
+);
+
+/** Whether the stock rules can be had here (logcheck-database installed, rsyslog's file cached). */
+export function stockRulesAvailable(): boolean {
+  return existsSync('/etc/logcheck/ignore.d.server/ssh') && existsSync(RSYSLOG_RULE);
+}
+
+/** Copies the stock rule tree to `dir` (which must not exist) and returns it. */
+export function copyStockRules(dir: string): string {
+  cpSync('/etc/logcheck', dir, { recursive: true });
+  const target = join(dir, 'ignore.d.server', 'rsyslog');
+  if (!existsSync(target)) cpSync(RSYSLOG_RULE, target);
+  return dir;
+}
