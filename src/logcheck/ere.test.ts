@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileEre, RuleSyntaxError, translateEre } from './ere.ts';
+import { compileEre, isAscii, RuleSyntaxError, translateEre } from './ere.ts';
 
 const RULEDIR = '/etc/logcheck';
 const DIRS = [
@@ -60,7 +60,10 @@ function grepSays(pattern: string, line: string): boolean | 'error' {
 
 function oursSays(pattern: string, line: string): boolean | 'error' {
   try {
-    return compileEre(pattern).test(line);
+    const full = compileEre(pattern).test(line);
+    if (isAscii(line))
+      assert.equal(compileEre(pattern, { ascii: true }).test(line), full, `ascii form of ${pattern}`);
+    return full;
   } catch (err) {
     if (err instanceof RuleSyntaxError) return 'error';
     throw err;
@@ -99,8 +102,15 @@ test('differential: each Debian rule file over the samples agrees with grep -E -
         .map((l) => Number(l.slice(0, l.indexOf(':'))) - 1),
     );
     const res = rules.map((rule) => compileEre(rule));
+    const ascii = rules.map((rule) => compileEre(rule, { ascii: true }));
     lines.forEach((line, i) => {
       const ours = res.some((re) => re.test(line));
+      if (isAscii(line))
+        assert.equal(
+          ascii.some((re) => re.test(line)),
+          ours,
+          `ascii form, ${path} on line ${i + 1}`,
+        );
       assert.equal(ours, grepHits.has(i), `${path} on line ${i + 1}: ${line}`);
       if (ours) matched++;
     });
@@ -299,9 +309,11 @@ test('a rule grep refuses is a RuleSyntaxError with its reason', () => {
 });
 
 test('translation keeps groups capturing only where back-references need them', () => {
-  assert.equal(translateEre('^(a|b)c$').source, '^(?:a|b)c$');
-  assert.deepEqual(translateEre('a|b(c)').branches, [['a'], ['b', '(?:c)']]);
+  assert.equal(translateEre('^(a|b)c$').unicode.source, '^(?:a|b)c$');
+  assert.deepEqual(translateEre('a|b(c)').unicode.branches, [['a'], ['b', '(?:c)']]);
   const br = translateEre('(a)\\1|x');
   assert.equal(br.backrefs, true);
-  assert.deepEqual(br.branches, [['(a)(?:\\1)|x']]);
+  assert.deepEqual(br.unicode.branches, [['(a)(?:\\1)|x']]);
+  assert.equal(translateEre('[[:alpha:]é]').ascii.source, '[A-Za-z]');
+  assert.equal(translateEre('é|[^é]').ascii.source, '[]|[^]');
 });

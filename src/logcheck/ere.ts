@@ -55,65 +55,129 @@ export class RuleSyntaxError extends PortsnareError {
 /** glibc's RE_DUP_MAX: larger interval counts are "Regular expression too big". */
 const DUP_MAX = 32767;
 
+/** How one character set (Unicode C.UTF-8, or its ASCII part) is spelled in JS. */
+interface Charset {
+  readonly flags: string;
+  readonly classes: Readonly<Record<string, string>>;
+  /** Class bodies of `\w` and `\s`. */
+  readonly word: string;
+  readonly space: string;
+  /** A literal outside a class. */
+  literal(ch: string): string;
+  /** Class body for the code points lo..hi (lo === hi for one character); '' when none. */
+  range(lo: number, hi: number): string;
+}
+
+/** A syntax character of JS patterns, escaped with a backslash outside classes. */
+const SYNTAX = '^$\\.*+?()[]{}|/';
+
 // Class bodies, written to sit inside a `v`-flag character class.
 const SPACE = '\\t-\\r\\x20\\u1680\\u2000-\\u2006\\u2008-\\u200A\\u2028\\u2029\\u205F\\u3000';
 const BLANK = '\\t\\x20\\u1680\\u2000-\\u2006\\u2008-\\u200A\\u205F\\u3000';
 const ALNUM = '\\p{Alphabetic}\\p{Nd}';
 const PRINT = '[^\\p{Cc}\\p{Zl}\\p{Zp}\\p{Cn}\\p{Cs}]';
-const CLASSES: Readonly<Record<string, string>> = {
-  alnum: ALNUM,
-  alpha: `[[${ALNUM}]--[0-9]]`,
-  digit: '0-9',
-  xdigit: '0-9A-Fa-f',
-  upper: '\\p{Uppercase}',
-  lower: '\\p{Lowercase}',
+const hex = (cp: number): string => `\\u{${cp.toString(16)}}`;
+
+const UNICODE: Charset = {
+  flags: 'v',
+  classes: {
+    alnum: ALNUM,
+    alpha: `[[${ALNUM}]--[0-9]]`,
+    digit: '0-9',
+    xdigit: '0-9A-Fa-f',
+    upper: '\\p{Uppercase}',
+    lower: '\\p{Lowercase}',
+    space: SPACE,
+    blank: BLANK,
+    cntrl: '\\p{Cc}\\p{Zl}\\p{Zp}',
+    print: PRINT,
+    graph: `[${PRINT}--[${SPACE}]]`,
+    punct: `[${PRINT}--[${SPACE}${ALNUM}]]`,
+  },
+  word: `${ALNUM}_`,
   space: SPACE,
-  blank: BLANK,
-  cntrl: '\\p{Cc}\\p{Zl}\\p{Zp}',
-  print: PRINT,
-  graph: `[${PRINT}--[${SPACE}]]`,
-  punct: `[${PRINT}--[${SPACE}${ALNUM}]]`,
+  literal(ch) {
+    if (SYNTAX.includes(ch)) return '\\' + ch;
+    const cp = ch.codePointAt(0) ?? 0;
+    return cp < 0x20 || cp === 0x7f ? hex(cp) : ch;
+  },
+  range(lo, hi) {
+    const one = (cp: number): string =>
+      /[A-Za-z0-9]/.test(String.fromCodePoint(cp)) ? String.fromCodePoint(cp) : hex(cp);
+    return lo === hi ? one(lo) : `${one(lo)}-${one(hi)}`;
+  },
 };
-const WORD = `[${ALNUM}_]`;
-const NOT_WORD = `[^${ALNUM}_]`;
+
+/**
+ * The same classes cut down to ASCII, for lines that are pure ASCII (nearly all syslog lines): on
+ * such a line only the ASCII members of a class can ever match, so the answer is the same, and a
+ * RegExp without the `u`/`v` flag and without Unicode property tables runs faster (measured in
+ * logcheck/rules).
+ */
+const ASCII: Charset = {
+  flags: '',
+  classes: {
+    alnum: 'A-Za-z0-9',
+    alpha: 'A-Za-z',
+    digit: '0-9',
+    xdigit: '0-9A-Fa-f',
+    upper: 'A-Z',
+    lower: 'a-z',
+    space: '\\t-\\r ',
+    blank: '\\t ',
+    cntrl: '\\x00-\\x1f\\x7f',
+    print: ' -~',
+    graph: '!-~',
+    punct: '!-\\/:-@\\[-`{-~',
+  },
+  word: 'A-Za-z0-9_',
+  space: '\\t-\\r ',
+  literal(ch) {
+    if (SYNTAX.includes(ch)) return '\\' + ch;
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp >= 0x80) return '[]'; // never on an ASCII line
+    return cp < 0x20 || cp === 0x7f ? `\\x${cp.toString(16).padStart(2, '0')}` : ch;
+  },
+  range(lo, hi) {
+    if (lo > 0x7f) return '';
+    const top = Math.min(hi, 0x7f);
+    const one = (cp: number): string =>
+      /[A-Za-z0-9]/.test(String.fromCharCode(cp))
+        ? String.fromCharCode(cp)
+        : `\\x${cp.toString(16).padStart(2, '0')}`;
+    return lo === top ? one(lo) : `${one(lo)}-${one(top)}`;
+  },
+};
 
 /** One top-level alternative of a rule, cut into the JS sources of its pieces (atom + quantifiers). */
 export type EreBranch = readonly string[];
 
-export interface EreTranslation {
-  /** The JS RegExp source of the whole rule (use with flag `v`). */
+/** A rule in one spelling: the RegExp source, its flags, and its alternatives as piece lists. */
+export interface EreForm {
   readonly source: string;
+  readonly flags: string;
   /**
-   * The rule's top-level alternatives as piece lists, for merging many rules into one RegExp
+   * The top-level alternatives as piece lists, for merging many rules into one RegExp
    * (logcheck/rules). Groups are non-capturing in these unless the rule has back-references, in
-   * which case there is one branch holding the whole source and `backrefs` is true.
+   * which case there is one branch holding the whole source.
    */
   readonly branches: readonly EreBranch[];
+}
+
+export interface EreTranslation {
+  /** For any line (flag `v`, C.UTF-8 classes). */
+  readonly unicode: EreForm;
+  /** Only for lines made of ASCII characters: same answers there, faster (no flag). */
+  readonly ascii: EreForm;
   /** True when the rule uses `\1`-`\9` (its groups must then keep their numbers). */
   readonly backrefs: boolean;
 }
-
-/** The flags every translated source is meant for. */
-export const ERE_FLAGS = 'v';
 
 /** A piece under construction: its source and whether a quantifier may follow it without a wrap. */
 interface Piece {
   src: string;
   /** Already quantified, or a lookaround: a further quantifier needs `(?:...)` around it. */
   wrap: boolean;
-}
-
-/** A literal character as JS source outside a class. */
-function literal(ch: string): string {
-  if ('^$\\.*+?()[]{}|/'.includes(ch)) return '\\' + ch;
-  const cp = ch.codePointAt(0) ?? 0;
-  if (cp < 0x20 || cp === 0x7f) return `\\u{${cp.toString(16)}}`;
-  return ch;
-}
-
-/** A literal character as JS source inside a `v`-flag class. */
-function classLiteral(ch: string): string {
-  return /[A-Za-z0-9]/.test(ch) ? ch : `\\u{${(ch.codePointAt(0) ?? 0).toString(16)}}`;
 }
 
 class Parser {
@@ -123,13 +187,15 @@ class Parser {
   #groups = 0;
   /** Groups closed so far in the current alternative (glibc's completed_bkref_map). */
   #completed = new Set<number>();
-  #capture: boolean;
+  readonly #capture: boolean;
+  readonly #cs: Charset;
   backrefs = false;
 
-  constructor(pattern: string, capture: boolean) {
+  constructor(pattern: string, capture: boolean, charset: Charset) {
     this.#pattern = pattern;
     this.#chars = Array.from(pattern);
     this.#capture = capture;
+    this.#cs = charset;
   }
 
   #fail(reason: string): never {
@@ -254,7 +320,7 @@ class Parser {
       case '\\':
         return this.#escape();
       default:
-        return plain(literal(ch));
+        return plain(this.#cs.literal(ch));
     }
   }
 
@@ -275,23 +341,25 @@ class Parser {
       this.backrefs = true;
       return plain(`(?:\\${n})`);
     }
+    const word = `[${this.#cs.word}]`;
+    const notWord = `[^${this.#cs.word}]`;
     switch (ch) {
       case 'w':
-        return plain(WORD);
+        return plain(word);
       case 'W':
-        return plain(NOT_WORD);
+        return plain(notWord);
       case 's':
-        return plain(`[${SPACE}]`);
+        return plain(`[${this.#cs.space}]`);
       case 'S':
-        return plain(`[^${SPACE}]`);
+        return plain(`[^${this.#cs.space}]`);
       case 'b':
-        return assertion(`(?:(?<=${WORD})(?!${WORD})|(?<!${WORD})(?=${WORD}))`);
+        return assertion(`(?:(?<=${word})(?!${word})|(?<!${word})(?=${word}))`);
       case 'B':
-        return assertion(`(?:(?<=${WORD})(?=${WORD})|(?<!${WORD})(?!${WORD}))`);
+        return assertion(`(?:(?<=${word})(?=${word})|(?<!${word})(?!${word}))`);
       case '<':
-        return assertion(`(?<!${WORD})(?=${WORD})`);
+        return assertion(`(?<!${word})(?=${word})`);
       case '>':
-        return assertion(`(?<=${WORD})(?!${WORD})`);
+        return assertion(`(?<=${word})(?!${word})`);
       case '`':
         return assertion('^');
       case "'":
@@ -299,7 +367,7 @@ class Parser {
       default:
         // GNU: any other escaped character is itself (`\d` is "d", `\.` is "."); grep 3.8 only
         // warns about "stray \".
-        return plain(literal(ch));
+        return plain(this.#cs.literal(ch));
     }
   }
 
@@ -326,13 +394,13 @@ class Parser {
           const name = this.#chars.slice(this.#pos + 2, end).join('');
           this.#pos = end + 2;
           if (kind === ':') {
-            const cls = CLASSES[name];
+            const cls = this.#cs.classes[name];
             if (cls === undefined) this.#fail('Invalid character class name');
             return { cls };
           }
           const cp = name.codePointAt(0) ?? 0x80;
           if (Array.from(name).length !== 1 || cp >= 0x80) this.#fail('Invalid collation character');
-          return kind === '.' ? { ch: name } : { cls: classLiteral(name) };
+          return kind === '.' ? { ch: name } : { cls: this.#cs.range(cp, cp) };
         }
       }
       this.#pos++;
@@ -356,9 +424,10 @@ class Parser {
         if (a > b) this.#fail('Invalid range end');
         // `[a-c-e]`: a range end followed by `-` and more is an error to glibc.
         if (this.#peek() === '-' && this.#peek(1) !== ']') this.#fail('Invalid range end');
-        items.push(`${classLiteral(lo.ch)}-${classLiteral(hi.ch)}`);
+        items.push(this.#cs.range(a, b));
       } else if ('ch' in lo) {
-        items.push(classLiteral(lo.ch));
+        const cp = lo.ch.codePointAt(0) ?? 0;
+        items.push(this.#cs.range(cp, cp));
       } else {
         items.push(lo.cls);
       }
@@ -368,7 +437,9 @@ class Parser {
     if (/^\[:[a-z]+:\]$/.test(text)) {
       this.#fail('character class syntax is [[:space:]], not [:space:]');
     }
-    return `[${negate ? '^' : ''}${items.join('')}]`;
+    const body = items.join('');
+    // An ASCII cut of a class may be empty: `[]` never matches and `[^]` always does, as meant.
+    return `[${negate ? '^' : ''}${body}]`;
   }
 
   /** Index of the `kind` of a closing `kind]` at or after `from`, or -1. */
@@ -384,20 +455,37 @@ class Parser {
  * Translates one GNU ERE rule. Throws RuleSyntaxError for a rule grep would refuse (exit 2).
  */
 export function translateEre(pattern: string): EreTranslation {
-  // First pass with capturing groups, to learn whether the rule has back-references.
-  const full = new Parser(pattern, true);
-  const branches = full.parseTop();
-  const source = branches.map((b) => b.join('')).join('|');
-  if (full.backrefs) return { source, branches: [[source]], backrefs: true };
-  const bare = new Parser(pattern, false).parseTop();
-  return { source: bare.map((b) => b.join('')).join('|'), branches: bare, backrefs: false };
+  const form = (charset: Charset): { form: EreForm; backrefs: boolean } => {
+    // A first pass with capturing groups learns whether the rule has back-references.
+    const full = new Parser(pattern, true, charset);
+    const branches = full.parseTop();
+    const source = branches.map((b) => b.join('')).join('|');
+    if (full.backrefs)
+      return { form: { source, flags: charset.flags, branches: [[source]] }, backrefs: true };
+    const bare = new Parser(pattern, false, charset).parseTop();
+    const bareSource = bare.map((b) => b.join('')).join('|');
+    return { form: { source: bareSource, flags: charset.flags, branches: bare }, backrefs: false };
+  };
+  const unicode = form(UNICODE);
+  return { unicode: unicode.form, ascii: form(ASCII).form, backrefs: unicode.backrefs };
 }
 
-/** One GNU ERE rule as a JS RegExp (flag `v`); `.test(line)` answers as `grep -E -q` would. */
-export function compileEre(pattern: string): RegExp {
-  const { source } = translateEre(pattern);
+/** True when every character of `line` is ASCII, so the `ascii` forms answer for it. */
+export function isAscii(line: string): boolean {
+  return ASCII_LINE.test(line);
+}
+// eslint-disable-next-line no-control-regex -- the whole ASCII range, controls included, is meant
+const ASCII_LINE = /^[\x00-\x7f]*$/;
+
+/**
+ * One GNU ERE rule as a JS RegExp; `.test(line)` answers as `grep -E -q` would. With `ascii`, the
+ * faster form that is only right for ASCII lines.
+ */
+export function compileEre(pattern: string, options: { ascii?: boolean } = {}): RegExp {
+  const t = translateEre(pattern);
+  const f = options.ascii === true ? t.ascii : t.unicode;
   try {
-    return new RegExp(source, ERE_FLAGS);
+    return new RegExp(f.source, f.flags);
   } catch (err) {
     // A translation JS refuses is a bug here, but the caller still deserves the rule's name.
     throw new RuleSyntaxError(pattern, `cannot be translated: ${(err as Error).message}`);
