@@ -52,6 +52,10 @@ export const ErrorCodes = {
   FILE_TOO_LARGE: 'PSN_ERR_FILE_TOO_LARGE',
   /** STATE_DIR or a parent is writable by, or owned by, someone else; or a symlink was planted. */
   UNSAFE_PATH: 'PSN_ERR_UNSAFE_PATH',
+  /** A logcheck rule (GNU ERE) that grep -E would refuse. */
+  RULE_SYNTAX: 'PSN_ERR_RULE_SYNTAX',
+  /** A logcheck rule file that cannot be read or holds a rule that does not compile (file, line). */
+  RULE_FILE: 'PSN_ERR_RULE_FILE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
