@@ -52,6 +52,8 @@ export const ErrorCodes = {
   FILE_TOO_LARGE: 'PSN_ERR_FILE_TOO_LARGE',
   /** STATE_DIR or a parent is writable by, or owned by, someone else; or a symlink was planted. */
   UNSAFE_PATH: 'PSN_ERR_UNSAFE_PATH',
+  /** The local sendmail program could not be run, or refused the message (non-zero exit). */
+  SENDMAIL_FAILED: 'PSN_ERR_SENDMAIL_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
