@@ -72,6 +72,7 @@ export function encodeQuotedPrintable(s: string): string {
   let linelen = 0;
   let beg = 0;
   const end = s.length;
+  if (end === 0) return '';
   for (;;) {
     let p = beg;
     while (p < end && isPlain(s.charCodeAt(p))) p++;
