@@ -50,10 +50,14 @@ test('stock /etc/logcheck/logcheck.conf (copy): values and the default DATE comm
   assert.equal(settings.logfile, '');
 });
 
-test('the installed /etc/logcheck/logcheck.conf reads without errors', { skip: !existsSync('/etc/logcheck/logcheck.conf') && 'not installed' }, () => {
-  const { errors } = readConf('/etc/logcheck/logcheck.conf', { date: () => 'now' });
-  assert.deepEqual(errors, []);
-});
+test(
+  'the installed /etc/logcheck/logcheck.conf reads without errors',
+  { skip: !existsSync('/etc/logcheck/logcheck.conf') && 'not installed' },
+  () => {
+    const { errors } = readConf('/etc/logcheck/logcheck.conf', { date: () => 'now' });
+    assert.deepEqual(errors, []);
+  },
+);
 
 const fixtureExpect: Record<string, (s: ReturnType<typeof parseConf>['settings']) => void> = {
   'fixture.conf': (s) => {
@@ -73,12 +77,16 @@ const fixtureExpect: Record<string, (s: ReturnType<typeof parseConf>['settings']
 };
 
 const confs = readdirSync(join(FIX, 'conf')).filter((f) => f.endsWith('.conf'));
-test('every fixture conf has expectations', () => assert.deepEqual(confs.sort(), Object.keys(fixtureExpect).sort()));
+test('every fixture conf has expectations', () =>
+  assert.deepEqual(confs.sort(), Object.keys(fixtureExpect).sort()));
 
 for (const name of confs) {
   test(`fixture conf ${name}`, () => {
     // regenerate.sh runs logcheck from the work dir, so $PWD is /tmp/lcfix.
-    const { settings, errors, warnings } = readConf(join(FIX, 'conf', name), { env: { PWD: '/tmp/lcfix' }, date: noDate });
+    const { settings, errors, warnings } = readConf(join(FIX, 'conf', name), {
+      env: { PWD: '/tmp/lcfix' },
+      date: noDate,
+    });
     assert.deepEqual(errors, []);
     assert.deepEqual(warnings, []);
     assert.equal(settings.date, '2025-11-22 11:02 +0000');
@@ -120,7 +128,7 @@ const EDGE = [
   '# a comment',
   '   # an indented comment',
   'A=plain',
-  "B='single $A \"q\" \\n'",
+  'B=\'single $A "q" \\n\'',
   'C="double $A ${A}x \\$A \\" \\\\ \\` \\q $"',
   'D=a\\ b\\\\c',
   'E=x#notcomment # comment',
@@ -137,7 +145,7 @@ const EDGE = [
   'R=$ S="$A"\'$A\'$A',
   'T=${HOME}/t ; U=1; V=2 # after',
   'W=$(date -u -d @86400 +%F)',
-  'X=`date -u -d @0 +\'%Y %H\'`',
+  "X=`date -u -d @0 +'%Y %H'`",
   'Y="$(date -u -d @0 +"%Y-%m-%d $A")"',
   'export Z',
   '',
@@ -150,27 +158,31 @@ const EDGE_ENV = { HOME: '/home/lc', FOO: 'foo value', PATH: '/usr/bin:/bin' };
 const utcDate: ParseConfOptions['date'] = (args) =>
   execFileSync('/bin/date', [...args], { env: { TZ: 'UTC' }, encoding: 'utf8' });
 
-test('quoting, comments, continuations, expansions and date: same values as bash', { skip: !haveBash && 'no bash' }, () => {
-  const parsed = parseConf(EDGE, 'edge.conf', { env: EDGE_ENV, date: utcDate });
-  assert.deepEqual(parsed.errors, []);
-  const want = bashValues(EDGE, EDGE_NAMES, EDGE_ENV);
-  const got: Record<string, string> = {};
-  for (const n of EDGE_NAMES) got[n] = parsed.vars.get(n) ?? '';
-  assert.deepEqual(got, want);
-  // Spot checks, so a bash difference cannot hide a shared mistake.
-  assert.equal(got.C, 'double plain plainx $A " \\ ` \\q $');
-  assert.equal(got.E, 'x#notcomment');
-  assert.equal(got.F, 'multi\nline');
-  assert.equal(got.G, 'continued');
-  assert.equal(got.L, '/home/lc/x');
-  assert.equal(got.M, 'a:/home/lc/b');
-  assert.equal(got.SENDMAILTO, 'root@example.org');
-  assert.equal(got.W, '1970-01-02');
-  assert.equal(got.X, '1970 00');
-  assert.equal(got.Y, '1970-01-01 plain');
-  assert.equal(parsed.settings.attackSubject, 'PORTSCAN / ATTACK ALERTS');
-  assert.deepEqual([...parsed.exported].sort(), ['H', 'Z']);
-});
+test(
+  'quoting, comments, continuations, expansions and date: same values as bash',
+  { skip: !haveBash && 'no bash' },
+  () => {
+    const parsed = parseConf(EDGE, 'edge.conf', { env: EDGE_ENV, date: utcDate });
+    assert.deepEqual(parsed.errors, []);
+    const want = bashValues(EDGE, EDGE_NAMES, EDGE_ENV);
+    const got: Record<string, string> = {};
+    for (const n of EDGE_NAMES) got[n] = parsed.vars.get(n) ?? '';
+    assert.deepEqual(got, want);
+    // Spot checks, so a bash difference cannot hide a shared mistake.
+    assert.equal(got.C, 'double plain plainx $A " \\ ` \\q $');
+    assert.equal(got.E, 'x#notcomment');
+    assert.equal(got.F, 'multi\nline');
+    assert.equal(got.G, 'continued');
+    assert.equal(got.L, '/home/lc/x');
+    assert.equal(got.M, 'a:/home/lc/b');
+    assert.equal(got.SENDMAILTO, 'root@example.org');
+    assert.equal(got.W, '1970-01-02');
+    assert.equal(got.X, '1970 00');
+    assert.equal(got.Y, '1970-01-01 plain');
+    assert.equal(parsed.settings.attackSubject, 'PORTSCAN / ATTACK ALERTS');
+    assert.deepEqual([...parsed.exported].sort(), ['H', 'Z']);
+  },
+);
 
 test('fixture confs: same values as bash', { skip: !haveBash && 'no bash' }, () => {
   const names = [...Object.keys(LOGCHECK_DEFAULTS), 'DATE', 'TMP'];
@@ -214,7 +226,7 @@ test('constructs that cannot be read are diagnostics with file, line and key; th
     'V=$1', // 9
     'R=a|b', // 10
     'C=3', // 11
-    'Q=\'unterminated', // 12
+    "Q='unterminated", // 12
   ].join('\n');
   const r = parseConf(text, 'bad.conf', { env: {}, date: () => 'D' });
   const got = r.errors.map((e) => [e.file, e.line, e.key]);
@@ -253,8 +265,14 @@ test('values are interpreted as logcheck tests them', () => {
   assert.equal(s('FQDN=01').settings.fqdn, true);
   const bad = s('FQDN=yes');
   assert.equal(bad.settings.fqdn, false);
-  assert.deepEqual(bad.warnings.map((w) => w.key), ['FQDN']);
-  assert.deepEqual(s('REPORTLEVEL=loud').warnings.map((w) => w.key), ['REPORTLEVEL']);
+  assert.deepEqual(
+    bad.warnings.map((w) => w.key),
+    ['FQDN'],
+  );
+  assert.deepEqual(
+    s('REPORTLEVEL=loud').warnings.map((w) => w.key),
+    ['REPORTLEVEL'],
+  );
   assert.deepEqual(reportLevels('workstation'), ['workstation', 'server', 'paranoid']);
   assert.deepEqual(reportLevels('paranoid'), ['paranoid']);
   assert.equal(reportLevels('loud'), null);

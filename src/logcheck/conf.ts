@@ -206,16 +206,20 @@ export function parseConf(text: string, file: string, options: ParseConfOptions 
     const start = sc.line;
     let key = '';
     try {
-      sc.statement((name, value, append) => {
-        key = name;
-        if (name === 'DATE') dateSet = true;
-        vars.set(name, append ? lookup(name) + value : value);
-      }, (name) => {
-        key = name;
-        exported.add(name);
-      }, (name) => {
-        key = name;
-      });
+      sc.statement(
+        (name, value, append) => {
+          key = name;
+          if (name === 'DATE') dateSet = true;
+          vars.set(name, append ? lookup(name) + value : value);
+        },
+        (name) => {
+          key = name;
+          exported.add(name);
+        },
+        (name) => {
+          key = name;
+        },
+      );
     } catch (err) {
       if (!(err instanceof ConfSyntax)) throw err;
       errors.push({ file, line: err.line || start, key, message: err.message });
@@ -236,7 +240,12 @@ function interpret(vars: Map<string, string>, file: string, warnings: ConfDiagno
   const int = (k: string): number | null => {
     const v = get(k);
     if (/^\s*[+-]?\d+\s*$/.test(v)) return Number.parseInt(v.trim(), 10);
-    warnings.push({ file, line: 0, key: k, message: `${k}=${JSON.stringify(v)} is not an integer; logcheck treats it as 0` });
+    warnings.push({
+      file,
+      line: 0,
+      key: k,
+      message: `${k}=${JSON.stringify(v)} is not an integer; logcheck treats it as 0`,
+    });
     return null;
   };
   const flag = (k: string): boolean => int(k) === 1;
@@ -248,7 +257,12 @@ function interpret(vars: Map<string, string>, file: string, warnings: ConfDiagno
   const attach = int('MAILASATTACH');
   const level = get('REPORTLEVEL');
   if (reportLevels(level) === null) {
-    warnings.push({ file, line: 0, key: 'REPORTLEVEL', message: `REPORTLEVEL=${JSON.stringify(level)} is not workstation, server or paranoid; logcheck stops with an error unless -p, -s or -w is given` });
+    warnings.push({
+      file,
+      line: 0,
+      key: 'REPORTLEVEL',
+      message: `REPORTLEVEL=${JSON.stringify(level)} is not workstation, server or paranoid; logcheck stops with an error unless -p, -s or -w is given`,
+    });
   }
   return {
     reportLevel: level,
@@ -365,7 +379,10 @@ class Scanner {
       const op = m?.[2];
       if (name === undefined || (op === undefined && !isExport)) {
         const word = /^[^\s;]*/.exec(this.src.slice(this.pos))?.[0] ?? '';
-        throw new ConfSyntax(`not an assignment: ${JSON.stringify(word)} (only VAR=value and export VAR=value are read; commands and control flow are not run)`, this.line);
+        throw new ConfSyntax(
+          `not an assignment: ${JSON.stringify(word)} (only VAR=value and export VAR=value are read; commands and control flow are not run)`,
+          this.line,
+        );
       }
       naming(name);
       this.pos += m![0].length;
@@ -402,7 +419,10 @@ class Scanner {
       const c = this.peek();
       if (c === '' || c === ' ' || c === '\t' || c === '\n' || c === ';' || c === ')') return out;
       if (c === '&' || c === '|' || c === '<' || c === '>' || c === '(') {
-        throw new ConfSyntax(`unsupported shell syntax ${JSON.stringify(c)} (pipes, redirections, subshells, background jobs)`, this.line);
+        throw new ConfSyntax(
+          `unsupported shell syntax ${JSON.stringify(c)} (pipes, redirections, subshells, background jobs)`,
+          this.line,
+        );
       }
       if (atTildePoint && c === '~' && assignment) {
         const m = /^~(?=[/:\s;)]|$)/.exec(this.src.slice(this.pos));
@@ -489,7 +509,10 @@ class Scanner {
       const close = this.src.indexOf('}', this.pos);
       const inner = close < 0 ? '' : this.src.slice(this.pos + 1, close);
       if (close < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(inner)) {
-        throw new ConfSyntax(`unsupported parameter expansion \${${close < 0 ? '' : inner}} (only \${NAME} is read)`, line);
+        throw new ConfSyntax(
+          `unsupported parameter expansion \${${close < 0 ? '' : inner}} (only \${NAME} is read)`,
+          line,
+        );
       }
       while (this.pos <= close) this.next();
       return this.lookup(inner);
@@ -527,7 +550,8 @@ class Scanner {
       this.skipBlanks();
       const c = this.peek();
       if (c === '' || c === ')') return words;
-      if (c === '\n' || c === ';') throw new ConfSyntax('only a single date command is read inside $(...)', this.line);
+      if (c === '\n' || c === ';')
+        throw new ConfSyntax('only a single date command is read inside $(...)', this.line);
       words.push(this.word(false));
     }
   }
@@ -557,11 +581,19 @@ class Scanner {
   private substitute(words: string[], line: number): string {
     const [prog, ...args] = words;
     if (prog === undefined || !DATE_PROGRAMS.has(prog)) {
-      throw new ConfSyntax(`command substitution runs ${JSON.stringify(prog ?? '')}; only date is supported`, line);
+      throw new ConfSyntax(
+        `command substitution runs ${JSON.stringify(prog ?? '')}; only date is supported`,
+        line,
+      );
     }
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
-      if (a.startsWith('+') || DATE_FLAGS.has(a) || /^(-I|--iso-8601=)(date|hours|minutes|seconds|ns)$/.test(a)) continue;
+      if (
+        a.startsWith('+') ||
+        DATE_FLAGS.has(a) ||
+        /^(-I|--iso-8601=)(date|hours|minutes|seconds|ns)$/.test(a)
+      )
+        continue;
       if (/^--rfc-3339=(date|seconds|ns)$/.test(a) || a.startsWith('--date=')) continue;
       if ((a === '-d' || a === '--date') && i + 1 < args.length) {
         i++;
@@ -572,7 +604,10 @@ class Scanner {
     try {
       return this.callDate(args);
     } catch (err) {
-      throw new ConfSyntax(`date ${args.join(' ')} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, line);
+      throw new ConfSyntax(
+        `date ${args.join(' ')} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+        line,
+      );
     }
   }
 
@@ -589,7 +624,21 @@ class Scanner {
         continue;
       }
       const e = this.next();
-      const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', e: '\x1b', E: '\x1b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"', '?': '?' };
+      const simple: Record<string, string> = {
+        n: '\n',
+        t: '\t',
+        r: '\r',
+        a: '\x07',
+        b: '\b',
+        e: '\x1b',
+        E: '\x1b',
+        f: '\f',
+        v: '\v',
+        '\\': '\\',
+        "'": "'",
+        '"': '"',
+        '?': '?',
+      };
       const s = simple[e];
       if (s !== undefined) out += s;
       else if (/[0-7]/.test(e)) {

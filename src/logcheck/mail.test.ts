@@ -25,7 +25,9 @@ const havePerl = existsSync('/usr/bin/perl');
 
 /** Quoted-printable decoding (RFC 2045), only for reading the fixtures back. */
 function decodeQP(s: string): string {
-  return s.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  return s
+    .replace(/=\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
 function splitMessage(eml: string): { headers: string; body: string } {
@@ -72,7 +74,10 @@ for (const c of emlCases) {
 
 test('header order and the mime-construct version tag', () => {
   const msg = buildMessage('hello\n', { subject: 'S', to: ['a@x', 'b@y'] }).toString('latin1');
-  assert.equal(msg, 'To: a@x, b@y\nSubject: S\nAuto-Submitted: auto-generated\nMIME-Version: 1.0 (mime-construct 1.11)\n\nhello\n');
+  assert.equal(
+    msg,
+    'To: a@x, b@y\nSubject: S\nAuto-Submitted: auto-generated\nMIME-Version: 1.0 (mime-construct 1.11)\n\nhello\n',
+  );
   // Multi-line values are continued with a tab.
   const cont = buildMessage('x\n', { subject: 'a\nb', to: 'r' }).toString('latin1');
   assert.match(cont, /^Subject: a\n\tb$/m);
@@ -103,52 +108,84 @@ test('quoted-printable: soft breaks at 76, escapes never split, blanks before ne
   assert.equal(encodeBase64('Report attached'), 'UmVwb3J0IGF0dGFjaGVk\n');
 });
 
-test('quoted-printable equals perl MIME::QuotedPrint on random data', { skip: !havePerl && 'no perl' }, () => {
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
-  const alphabet = ['a', 'b', ' ', '\t', '\n', '=', '\x00', '\xe9', 'x', '.', 'F', '\r'];
-  const inputs: string[] = [];
-  for (let t = 0; t < 300; t++) {
-    let s = '';
-    const len = rnd(400);
-    for (let i = 0; i < len; i++) s += rnd(10) < 7 ? 'abcdefghij'[rnd(10)] : alphabet[rnd(alphabet.length)];
-    inputs.push(rnd(2) ? `${s}\n` : s);
-  }
-  // One perl run for all inputs: NUL-free framing by length.
-  const framed = inputs.map((s) => `${s.length}:${s}`).join('');
-  const out = execFileSync(
-    'perl',
-    [
-      '-MMIME::QuotedPrint',
-      '-e',
-      'local $/; my $d = <STDIN>; while ($d =~ s/^(\\d+)://) { my $s = substr($d, 0, $1, ""); my $e = MIME::QuotedPrint::encode($s); print length($e), ":", $e; }',
-    ],
-    { input: Buffer.from(framed, 'latin1') },
-  ).toString('latin1');
-  let rest = out;
-  for (const s of inputs) {
-    const m = /^(\d+):/.exec(rest);
-    assert.ok(m);
-    const n = Number(m[1]);
-    const want = rest.slice(m[0].length, m[0].length + n);
-    rest = rest.slice(m[0].length + n);
-    assert.equal(encodeQuotedPrintable(s), want, JSON.stringify(s));
-  }
-});
+test(
+  'quoted-printable equals perl MIME::QuotedPrint on random data',
+  { skip: !havePerl && 'no perl' },
+  () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const alphabet = ['a', 'b', ' ', '\t', '\n', '=', '\x00', '\xe9', 'x', '.', 'F', '\r'];
+    const inputs: string[] = [];
+    for (let t = 0; t < 300; t++) {
+      let s = '';
+      const len = rnd(400);
+      for (let i = 0; i < len; i++) s += rnd(10) < 7 ? 'abcdefghij'[rnd(10)] : alphabet[rnd(alphabet.length)];
+      inputs.push(rnd(2) ? `${s}\n` : s);
+    }
+    // One perl run for all inputs: NUL-free framing by length.
+    const framed = inputs.map((s) => `${s.length}:${s}`).join('');
+    const out = execFileSync(
+      'perl',
+      [
+        '-MMIME::QuotedPrint',
+        '-e',
+        'local $/; my $d = <STDIN>; while ($d =~ s/^(\\d+)://) { my $s = substr($d, 0, $1, ""); my $e = MIME::QuotedPrint::encode($s); print length($e), ":", $e; }',
+      ],
+      { input: Buffer.from(framed, 'latin1') },
+    ).toString('latin1');
+    let rest = out;
+    for (const s of inputs) {
+      const m = /^(\d+):/.exec(rest);
+      assert.ok(m);
+      const n = Number(m[1]);
+      const want = rest.slice(m[0].length, m[0].length + n);
+      rest = rest.slice(m[0].length + n);
+      assert.equal(encodeQuotedPrintable(s), want, JSON.stringify(s));
+    }
+  },
+);
 
 /** mime-construct --output with logcheck's arguments for one MAILASATTACH mode. */
-function mimeConstruct(reportPath: string, o: { subject: string; to: string; encoding: string; attach: 0 | 1 | 2 }): string {
+function mimeConstruct(
+  reportPath: string,
+  o: { subject: string; to: string; encoding: string; attach: 0 | 1 | 2 },
+): string {
   const enc = o.encoding === '' ? [] : ['--encoding', o.encoding];
   const base = ['--output', '--header', 'Auto-Submitted: auto-generated', '--subject', o.subject];
   const args =
     o.attach === 0
       ? [...base, '--to', o.to, ...enc, '--file', reportPath]
       : o.attach === 1
-        ? [...base, ...enc, '--string', 'Report attached', '--to', o.to, '--attachment', 'logcheck_report', ...enc, '--file', reportPath]
-        : [...base, ...enc, '--string', 'Report attached', '--to', o.to, '--type', 'application/x-gzip', '--attachment', 'logcheck_report.gz', '--file', reportPath];
+        ? [
+            ...base,
+            ...enc,
+            '--string',
+            'Report attached',
+            '--to',
+            o.to,
+            '--attachment',
+            'logcheck_report',
+            ...enc,
+            '--file',
+            reportPath,
+          ]
+        : [
+            ...base,
+            ...enc,
+            '--string',
+            'Report attached',
+            '--to',
+            o.to,
+            '--type',
+            'application/x-gzip',
+            '--attachment',
+            'logcheck_report.gz',
+            '--file',
+            reportPath,
+          ];
   return execFileSync(MIME_CONSTRUCT, args).toString('latin1');
 }
 
@@ -171,55 +208,91 @@ const bodies: Record<string, string> = {
 };
 
 for (const [name, body] of Object.entries(bodies)) {
-  test(`same bytes as mime-construct 1.11: ${name}`, { skip: !haveMimeConstruct && 'no mime-construct' }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lc-mail-'));
-    try {
-      const path = join(dir, 'report');
-      writeFileSync(path, Buffer.from(body, 'latin1'));
-      for (const encoding of ['', '7bit', '8bit', 'quoted-printable', 'base64']) {
-        for (const attach of [0, 1] as const) {
-          const o: MailOptions = { subject: 'host 2025-11-22 11:02 +0000 System Events', to: 'root', encoding, attach };
-          const want = normaliseBoundary(mimeConstruct(path, { subject: o.subject, to: 'root', encoding, attach }));
-          const got = buildMessage(Buffer.from(body, 'latin1'), { ...o, boundary: () => 'BOUNDARY' }).toString('latin1');
-          assert.equal(got, want, `encoding=${encoding || 'auto'} attach=${attach}`);
+  test(
+    `same bytes as mime-construct 1.11: ${name}`,
+    { skip: !haveMimeConstruct && 'no mime-construct' },
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lc-mail-'));
+      try {
+        const path = join(dir, 'report');
+        writeFileSync(path, Buffer.from(body, 'latin1'));
+        for (const encoding of ['', '7bit', '8bit', 'quoted-printable', 'base64']) {
+          for (const attach of [0, 1] as const) {
+            const o: MailOptions = {
+              subject: 'host 2025-11-22 11:02 +0000 System Events',
+              to: 'root',
+              encoding,
+              attach,
+            };
+            const want = normaliseBoundary(
+              mimeConstruct(path, { subject: o.subject, to: 'root', encoding, attach }),
+            );
+            const got = buildMessage(Buffer.from(body, 'latin1'), {
+              ...o,
+              boundary: () => 'BOUNDARY',
+            }).toString('latin1');
+            assert.equal(got, want, `encoding=${encoding || 'auto'} attach=${attach}`);
+          }
         }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 }
 
 test('MAILASATTACH=2: gzip attachment next to "Report attached"', () => {
   const report = readFileSync(join(EXPECTED, 'report-server.txt'));
-  const msg = buildMessage(report, { subject: 'S', to: 'root', attach: 2, boundary: () => 'BOUNDARY' }).toString('latin1');
+  const msg = buildMessage(report, {
+    subject: 'S',
+    to: 'root',
+    attach: 2,
+    boundary: () => 'BOUNDARY',
+  }).toString('latin1');
   const [head, ...rest] = msg.split('\n--BOUNDARY\n');
-  assert.equal(head, 'To: root\nSubject: S\nAuto-Submitted: auto-generated\nMIME-Version: 1.0 (mime-construct 1.11)\nContent-Type: multipart/mixed; boundary=BOUNDARY\n');
+  assert.equal(
+    head,
+    'To: root\nSubject: S\nAuto-Submitted: auto-generated\nMIME-Version: 1.0 (mime-construct 1.11)\nContent-Type: multipart/mixed; boundary=BOUNDARY\n',
+  );
   assert.equal(rest[0], 'Content-Transfer-Encoding: base64\n\nUmVwb3J0IGF0dGFjaGVk\n');
   const last = rest[1]!;
   assert.ok(last.endsWith('\n--BOUNDARY--\n'));
   const { headers, body } = splitMessage(last.slice(0, -'\n--BOUNDARY--\n'.length));
-  assert.match(headers, /^Content-Disposition: attachment; filename=logcheck_report\.gz\nContent-Type: application\/x-gzip; name=logcheck_report\.gz\nContent-Transfer-Encoding: (base64|quoted-printable)\n$/);
+  assert.match(
+    headers,
+    /^Content-Disposition: attachment; filename=logcheck_report\.gz\nContent-Type: application\/x-gzip; name=logcheck_report\.gz\nContent-Transfer-Encoding: (base64|quoted-printable)\n$/,
+  );
   assert.deepEqual(gunzipSync(Buffer.from(body, 'base64')), report);
 });
 
-test('MAILASATTACH=2 has the structure mime-construct gives it', { skip: !haveMimeConstruct && 'no mime-construct' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lc-mail-'));
-  try {
-    const gz = join(dir, 'report.gz');
-    const report = readFileSync(join(EXPECTED, 'report-server.txt'));
-    const mine = buildMessage(report, { subject: 'S', to: 'root', attach: 2, boundary: () => 'BOUNDARY' }).toString('latin1');
-    // mime-construct reads gzip's output from stdin in logcheck; give it our gzip bytes so only
-    // the compressor (gzip(1) vs zlib, and gzip's name/mtime header) can differ, and it does not.
-    const gzBody = /filename=logcheck_report\.gz\n[^]*?\n\n([^]*?)\n--BOUNDARY--\n$/.exec(mine);
-    assert.ok(gzBody);
-    writeFileSync(gz, Buffer.from(gzBody[1]!, 'base64'));
-    const theirs = normaliseBoundary(mimeConstruct(gz, { subject: 'S', to: 'root', encoding: '', attach: 2 }));
-    assert.equal(mine, theirs);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'MAILASATTACH=2 has the structure mime-construct gives it',
+  { skip: !haveMimeConstruct && 'no mime-construct' },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-mail-'));
+    try {
+      const gz = join(dir, 'report.gz');
+      const report = readFileSync(join(EXPECTED, 'report-server.txt'));
+      const mine = buildMessage(report, {
+        subject: 'S',
+        to: 'root',
+        attach: 2,
+        boundary: () => 'BOUNDARY',
+      }).toString('latin1');
+      // mime-construct reads gzip's output from stdin in logcheck; give it our gzip bytes so only
+      // the compressor (gzip(1) vs zlib, and gzip's name/mtime header) can differ, and it does not.
+      const gzBody = /filename=logcheck_report\.gz\n[^]*?\n\n([^]*?)\n--BOUNDARY--\n$/.exec(mine);
+      assert.ok(gzBody);
+      writeFileSync(gz, Buffer.from(gzBody[1]!, 'base64'));
+      const theirs = normaliseBoundary(
+        mimeConstruct(gz, { subject: 'S', to: 'root', encoding: '', attach: 2 }),
+      );
+      assert.equal(mine, theirs);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('an invalid MIMEENCODING is a CONFIG error, as mime-construct dies on it', () => {
   assert.throws(
@@ -265,14 +338,17 @@ test('sendMail rejects with SENDMAIL_FAILED and the stderr when sendmail exits n
   const dir = mkdtempSync(join(tmpdir(), 'lc-send-'));
   try {
     const prog = fakeSendmail(dir);
-    await assert.rejects(sendMail(Buffer.from('x\n'), ['root'], { sendmail: prog, env: { FAKE_STATUS: '75' } }), (e: unknown) => {
-      assert.ok(e instanceof SendmailError);
-      assert.equal(e.code, ErrorCodes.SENDMAIL_FAILED);
-      assert.equal(e.exitCode, 75);
-      assert.equal(e.stderr, 'fake sendmail says no\n');
-      assert.match(e.message, /exited with status 75: fake sendmail says no/);
-      return true;
-    });
+    await assert.rejects(
+      sendMail(Buffer.from('x\n'), ['root'], { sendmail: prog, env: { FAKE_STATUS: '75' } }),
+      (e: unknown) => {
+        assert.ok(e instanceof SendmailError);
+        assert.equal(e.code, ErrorCodes.SENDMAIL_FAILED);
+        assert.equal(e.exitCode, 75);
+        assert.equal(e.stderr, 'fake sendmail says no\n');
+        assert.match(e.message, /exited with status 75: fake sendmail says no/);
+        return true;
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -284,13 +360,20 @@ test('sendMail rejects with SENDMAIL_FAILED when the program cannot be run', asy
     (e: unknown) => hasCode(e, ErrorCodes.SENDMAIL_FAILED) && /cannot run/.test((e as Error).message),
   );
   await assert.rejects(
-    sendMail(Buffer.from('x\n'), ['root'], { env: { PATH: '/nonexistent' }, sendmail: 'no-such-sendmail-program' }),
+    sendMail(Buffer.from('x\n'), ['root'], {
+      env: { PATH: '/nonexistent' },
+      sendmail: 'no-such-sendmail-program',
+    }),
     (e: unknown) => hasCode(e, ErrorCodes.SENDMAIL_FAILED),
   );
 });
 
 /** A minimal SMTP server on 127.0.0.1 that accepts one message and hands back its DATA. */
-async function smtpSink(): Promise<{ port: number; received: Promise<{ rcpt: string[]; data: string }>; close: () => void }> {
+async function smtpSink(): Promise<{
+  port: number;
+  received: Promise<{ rcpt: string[]; data: string }>;
+  close: () => void;
+}> {
   let deliver!: (v: { rcpt: string[]; data: string }) => void;
   const received = new Promise<{ rcpt: string[]; data: string }>((r) => (deliver = r));
   const sockets: Socket[] = [];
@@ -349,36 +432,45 @@ async function smtpSink(): Promise<{ port: number; received: Promise<{ rcpt: str
 const realSendmail = '/usr/sbin/sendmail';
 // Only msmtp, and only with no system config that could point it elsewhere: the test gives it a
 // user config (HOME) naming the loopback server below, nothing else.
-const msmtpOk =
-  existsSync(realSendmail) && existsSync('/usr/bin/msmtp') && !existsSync('/etc/msmtprc');
+const msmtpOk = existsSync(realSendmail) && existsSync('/usr/bin/msmtp') && !existsSync('/etc/msmtprc');
 
-test('delivery through the real msmtp sendmail to an SMTP server on 127.0.0.1', { skip: !msmtpOk && 'no msmtp sendmail (or a system /etc/msmtprc)' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lc-msmtp-'));
-  const sink = await smtpSink();
-  try {
-    const rc = join(dir, '.msmtprc');
-    writeFileSync(
-      rc,
-      `defaults\nauth off\ntls off\nlogfile ${join(dir, 'msmtp.log')}\naccount default\nhost 127.0.0.1\nport ${sink.port}\nfrom logcheck@localhost\n`,
-    );
-    chmodSync(rc, 0o600);
-    const report = readFileSync(join(EXPECTED, 'report-server.txt'));
-    const msg = buildMessage(report, { subject: 'host 2025-11-22 11:02 +0000 Security Alerts', to: 'root@localhost' });
-    await sendMail(msg, ['root@localhost'], {
-      sendmail: realSendmail,
-      env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), PATH: '/usr/bin:/bin' },
-    });
-    const got = await sink.received;
-    assert.deepEqual(got.rcpt, ['<root@localhost>']);
-    // msmtp adds the headers the MTA owns (Date, From, Message-ID) when missing; everything of ours
-    // arrives unchanged.
-    const ours = msg.toString('latin1');
-    const { headers, body } = splitMessage(got.data);
-    assert.equal(body, splitMessage(ours).body);
-    const kept = headers.split('\n').filter((h) => !/^(Date|From|Message-ID): /i.test(h)).join('\n');
-    assert.equal(kept, splitMessage(ours).headers);
-  } finally {
-    sink.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'delivery through the real msmtp sendmail to an SMTP server on 127.0.0.1',
+  { skip: !msmtpOk && 'no msmtp sendmail (or a system /etc/msmtprc)' },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-msmtp-'));
+    const sink = await smtpSink();
+    try {
+      const rc = join(dir, '.msmtprc');
+      writeFileSync(
+        rc,
+        `defaults\nauth off\ntls off\nlogfile ${join(dir, 'msmtp.log')}\naccount default\nhost 127.0.0.1\nport ${sink.port}\nfrom logcheck@localhost\n`,
+      );
+      chmodSync(rc, 0o600);
+      const report = readFileSync(join(EXPECTED, 'report-server.txt'));
+      const msg = buildMessage(report, {
+        subject: 'host 2025-11-22 11:02 +0000 Security Alerts',
+        to: 'root@localhost',
+      });
+      await sendMail(msg, ['root@localhost'], {
+        sendmail: realSendmail,
+        env: { HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), PATH: '/usr/bin:/bin' },
+      });
+      const got = await sink.received;
+      assert.deepEqual(got.rcpt, ['<root@localhost>']);
+      // msmtp adds the headers the MTA owns (Date, From, Message-ID) when missing; everything of ours
+      // arrives unchanged.
+      const ours = msg.toString('latin1');
+      const { headers, body } = splitMessage(got.data);
+      assert.equal(body, splitMessage(ours).body);
+      const kept = headers
+        .split('\n')
+        .filter((h) => !/^(Date|From|Message-ID): /i.test(h))
+        .join('\n');
+      assert.equal(kept, splitMessage(ours).headers);
+    } finally {
+      sink.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -37,7 +37,10 @@ export interface MailOptions {
 export function chooseEncoding(s: string): '7bit' | 'quoted-printable' | 'base64' {
   if (s === '') return '7bit';
   const lines = s.split('\n');
+  // 7bit: only tab, newline and printable ASCII, a final newline, no blank before a newline, no
+  // "From " line, no line over 80 bytes.
   if (
+    // eslint-disable-next-line no-control-regex -- mime-construct's byte class, control bytes included
     !/[^\x09\x0a\x20-\x7e]/.test(s) &&
     s.endsWith('\n') &&
     !/[ \t]\n/.test(s) &&
@@ -138,11 +141,16 @@ function encodePart(encoding: string, s: string): [string, string] {
     return [used, encodeQuotedPrintable(s).replace(/(^|\n)From /g, '$1=46rom ')];
   }
   if (lc === 'base64') return [used, encodeBase64(s)];
-  throw new PortsnareError(ErrorCodes.CONFIG, `MIMEENCODING: invalid encoding ${encoding} (7bit, 8bit, binary, quoted-printable or base64)`);
+  throw new PortsnareError(
+    ErrorCodes.CONFIG,
+    `MIMEENCODING: invalid encoding ${encoding} (7bit, 8bit, binary, quoted-printable or base64)`,
+  );
 }
 
 /** Header continuation: a newline followed by a non-blank gets a tab. */
 function cont(s: string): string {
+  // Perl's \s on bytes (not JS's Unicode \s, which also takes \xa0).
+  // eslint-disable-next-line no-control-regex -- the vertical tab is one of Perl's blanks
   return s.replace(/\n([^\t\n\x0b\f\r ])/g, '\n\t$1');
 }
 
@@ -170,7 +178,8 @@ function buildPart(spec: PartSpec): { text: string; encoding: string } {
     type += `; name=${tokenQuote(spec.attachment)}`;
   }
   const [encoding, body] = encodePart(spec.encoding, spec.body);
-  if (!/^\s*text\/plain(?:\s*;\s*charset=("?)us-ascii\1)?\s*$/i.test(type)) p += cont(`Content-Type: ${type}\n`);
+  if (!/^\s*text\/plain(?:\s*;\s*charset=("?)us-ascii\1)?\s*$/i.test(type))
+    p += cont(`Content-Type: ${type}\n`);
   if (encoding.toLowerCase() !== '7bit') p += cont(`Content-Transfer-Encoding: ${encoding}\n`);
   return { text: `${p}\n${body}`, encoding };
 }
@@ -184,7 +193,10 @@ export function randomBoundary(parts: readonly string[]): string {
     for (let i = 0; i < 10; i++) w += ALPHABET[randomInt(26)];
     if (parts.every((p) => !p.includes(w))) return w;
   }
-  throw new PortsnareError(ErrorCodes.UNEXPECTED_OUTPUT, 'cannot find a MIME boundary absent from the report');
+  throw new PortsnareError(
+    ErrorCodes.UNEXPECTED_OUTPUT,
+    'cannot find a MIME boundary absent from the report',
+  );
 }
 
 /**
@@ -193,7 +205,8 @@ export function randomBoundary(parts: readonly string[]): string {
  * --file report`, or the MAILASATTACH=1/2 variants.
  */
 export function buildMessage(report: string | Buffer, options: MailOptions): Buffer {
-  const bytes = typeof report === 'string' ? Buffer.from(report, 'utf8').toString('latin1') : report.toString('latin1');
+  const bytes =
+    typeof report === 'string' ? Buffer.from(report, 'utf8').toString('latin1') : report.toString('latin1');
   const enc = options.encoding ?? '';
   const attach = options.attach ?? 0;
   const to = typeof options.to === 'string' ? [options.to] : [...options.to];
@@ -219,7 +232,8 @@ export function buildMessage(report: string | Buffer, options: MailOptions): Buf
 
   const out: string[] = [];
   if (to.length > 0) out.push(cont(`To: ${to.join(', ')}\n`));
-  if (options.subject !== '') out.push(cont(`Subject: ${Buffer.from(options.subject, 'utf8').toString('latin1')}\n`));
+  if (options.subject !== '')
+    out.push(cont(`Subject: ${Buffer.from(options.subject, 'utf8').toString('latin1')}\n`));
   let header = '';
   for (const h of options.headers ?? [AUTO_SUBMITTED]) {
     header += Buffer.from(h, 'utf8').toString('latin1');
@@ -281,7 +295,11 @@ export interface SendOptions {
  * when unset) so a bare `sendmail` is found, writes the message on its stdin and waits. Resolves
  * when it exits 0; otherwise rejects with a SendmailError (code SENDMAIL_FAILED) carrying its stderr.
  */
-export function sendMail(message: Buffer, recipients: readonly string[], options: SendOptions = {}): Promise<void> {
+export function sendMail(
+  message: Buffer,
+  recipients: readonly string[],
+  options: SendOptions = {},
+): Promise<void> {
   const program = options.sendmail ?? 'sendmail';
   const base = options.env ?? process.env;
   const env: Record<string, string> = {};
@@ -301,7 +319,9 @@ export function sendMail(message: Buffer, recipients: readonly string[], options
     child.stderr.on('data', (d: Buffer) => stderr.push(d));
     child.stdout.on('data', (d: Buffer) => stdout.push(d));
     child.on('error', (err) => {
-      fail(new SendmailError(`cannot run ${program}: ${err.message}`, program, null, null, '', { cause: err }));
+      fail(
+        new SendmailError(`cannot run ${program}: ${err.message}`, program, null, null, '', { cause: err }),
+      );
     });
     // sendmail may exit before reading everything; its exit status says what happened.
     child.stdin.on('error', () => {});
@@ -315,7 +335,9 @@ export function sendMail(message: Buffer, recipients: readonly string[], options
       }
       const why = signal !== null ? `killed by ${signal}` : `exited with status ${String(code)}`;
       const detail = errText.trim() || Buffer.concat(stdout).toString('utf8').trim();
-      fail(new SendmailError(`${program} ${why}${detail ? `: ${detail}` : ''}`, program, code, signal, errText));
+      fail(
+        new SendmailError(`${program} ${why}${detail ? `: ${detail}` : ''}`, program, code, signal, errText),
+      );
     });
     child.stdin.end(message);
   });

@@ -53,8 +53,8 @@ function parseReport(text: string, header: string | null, subjects = SUBJECTS): 
   return input;
 }
 
-const reportFixtures = readdirSync(EXPECTED).filter((f) =>
-  /^(report-.*|partial-line-run\d|rotation-.*-run\d)\.txt$/.test(f) && !f.includes('-offset-'),
+const reportFixtures = readdirSync(EXPECTED).filter(
+  (f) => /^(report-.*|partial-line-run\d|rotation-.*-run\d)\.txt$/.test(f) && !f.includes('-offset-'),
 );
 
 test('fixture list covers the report bodies of the real logcheck', () => {
@@ -96,7 +96,10 @@ test('report-server.txt: sections, order and level', () => {
     ],
   );
   assert.equal(input.system.length, 137);
-  assert.equal(formatReport(input, { intro: true, header: HEADER, eventsSubject: 'System Events' })?.fired, 'attack');
+  assert.equal(
+    formatReport(input, { intro: true, header: HEADER, eventsSubject: 'System Events' })?.fired,
+    'attack',
+  );
 });
 
 test('underline alternates = and - starting with =, as long as the heading', () => {
@@ -109,14 +112,23 @@ test('underline alternates = and - starting with =, as long as the heading', () 
 
 test('no section with lines means no report, whatever else there is', () => {
   const empty = { alerts: [{ heading: 'Security Alerts for kernel', lines: [] }], events: [], system: [] };
-  const o = { intro: true, header: HEADER, eventsSubject: 'System Events', readErrors: ['/var/log/x'], journalFirstRun: true };
+  const o = {
+    intro: true,
+    header: HEADER,
+    eventsSubject: 'System Events',
+    readErrors: ['/var/log/x'],
+    journalFirstRun: true,
+  };
   assert.equal(formatReport(empty, o), null);
 });
 
 test('levels: events beat system, alerts beat events; empty sections are left out', () => {
   const o = { intro: false, header: HEADER, eventsSubject: 'System Events' };
   assert.equal(formatReport({ alerts: [], events: [], system: ['x'] }, o)?.fired, 'system');
-  const ev = formatReport({ alerts: [{ heading: 'A', lines: [] }], events: [{ heading: 'E', lines: ['e'] }], system: [] }, o);
+  const ev = formatReport(
+    { alerts: [{ heading: 'A', lines: [] }], events: [{ heading: 'E', lines: ['e'] }], system: [] },
+    o,
+  );
   assert.equal(ev?.fired, 'security');
   assert.equal(ev?.body, 'E\n=\ne\n\n');
 });
@@ -150,7 +162,8 @@ test('journal first run, header, read errors, warnings and footer in logcheck or
 test('INTRO=0 drops header and footer; a missing header.txt is simply absent', () => {
   const input = { alerts: [], events: [], system: ['s'] };
   assert.equal(
-    formatReport(input, { intro: false, header: HEADER, footer: 'F\n', eventsSubject: 'System Events' })?.body,
+    formatReport(input, { intro: false, header: HEADER, footer: 'F\n', eventsSubject: 'System Events' })
+      ?.body,
     'System Events\n=-=-=-=-=-=-=\ns\n\n',
   );
   assert.equal(

@@ -127,7 +127,9 @@ export function composeSubject(fired: ReportLevelFired, o: SubjectOptions): stri
  * Reads `<ruleDir>/header.txt` and `footer.txt` as logcheck does: a missing or unreadable file
  * (or a non-regular one) is simply left out.
  */
-export async function readIntroFiles(ruleDir: string): Promise<{ header: string | null; footer: string | null }> {
+export async function readIntroFiles(
+  ruleDir: string,
+): Promise<{ header: string | null; footer: string | null }> {
   const read = async (name: string): Promise<string | null> => {
     try {
       return await readFile(join(ruleDir, name), 'utf8');
