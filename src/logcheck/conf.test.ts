@@ -226,7 +226,8 @@ test('constructs that cannot be read are diagnostics with file, line and key; th
     'V=$1', // 9
     'R=a|b', // 10
     'C=3', // 11
-    "Q='unterminated", // 12
+    'D=4 E=5 some-command', // 12
+    "Q='unterminated", // 13
   ].join('\n');
   const r = parseConf(text, 'bad.conf', { env: {}, date: () => 'D' });
   const got = r.errors.map((e) => [e.file, e.line, e.key]);
@@ -240,7 +241,8 @@ test('constructs that cannot be read are diagnostics with file, line and key; th
     ['bad.conf', 8, 'S'],
     ['bad.conf', 9, 'V'],
     ['bad.conf', 10, 'R'],
-    ['bad.conf', 12, 'Q'],
+    ['bad.conf', 12, 'E'],
+    ['bad.conf', 13, 'Q'],
   ]);
   assert.match(r.errors[0]!.message, /not an assignment: "echo"/);
   assert.match(r.errors[3]!.message, /only date/);
@@ -249,6 +251,9 @@ test('constructs that cannot be read are diagnostics with file, line and key; th
   assert.equal(r.vars.get('C'), '3');
   assert.equal(r.vars.has('B'), false);
   assert.equal(r.vars.has('H'), false);
+  // `D=4 E=5 some-command` would only set them for the command: the whole line is undone.
+  assert.equal(r.vars.has('D'), false);
+  assert.equal(r.vars.has('E'), false);
 });
 
 test('values are interpreted as logcheck tests them', () => {

@@ -205,15 +205,23 @@ export function parseConf(text: string, file: string, options: ParseConfOptions 
   while (!sc.eof()) {
     const start = sc.line;
     let key = '';
+    // Assignments of a statement take effect one after the other (`I=1 J=$I`), but a statement
+    // that turns out unreadable (`A=1 some-command`) is undone as a whole: bash would not have
+    // kept A either, and a half-applied line is worse than a reported one.
+    const undo: [string, string | undefined][] = [];
+    const undoExport: string[] = [];
+    const dateSetBefore = dateSet;
     try {
       sc.statement(
         (name, value, append) => {
           key = name;
+          undo.push([name, vars.get(name)]);
           if (name === 'DATE') dateSet = true;
           vars.set(name, append ? lookup(name) + value : value);
         },
         (name) => {
           key = name;
+          if (!exported.has(name)) undoExport.push(name);
           exported.add(name);
         },
         (name) => {
@@ -222,6 +230,12 @@ export function parseConf(text: string, file: string, options: ParseConfOptions 
       );
     } catch (err) {
       if (!(err instanceof ConfSyntax)) throw err;
+      for (const [name, old] of undo.reverse()) {
+        if (old === undefined) vars.delete(name);
+        else vars.set(name, old);
+      }
+      for (const name of undoExport) exported.delete(name);
+      dateSet = dateSetBefore;
       errors.push({ file, line: err.line || start, key, message: err.message });
       sc.skipLine();
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   composeSubject,
+  errorSubject,
   formatReport,
   formatSection,
   JOURNAL_FIRST_RUN,
@@ -223,4 +224,11 @@ test('subjects quoted in logcheck.md and the .eml fixtures', () => {
 test('custom ATTACKSUBJECT also names the sections (mail-server-addtag.eml)', () => {
   const eml = readFileSync(join(EXPECTED, 'mail-server-addtag.eml'), 'utf8');
   assert.match(eml, /^PORTSCAN \/ ATTACK ALERTS for kernel$/m);
+});
+
+test('failure mail subject', () => {
+  assert.equal(
+    errorSubject('host', '2025-11-22 11:02 +0000'),
+    'Logcheck: host 2025-11-22 11:02 +0000 exiting due to errors',
+  );
 });

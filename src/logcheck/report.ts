@@ -123,6 +123,11 @@ export function composeSubject(fired: ReportLevelFired, o: SubjectOptions): stri
   return o.addTag ? `[logcheck] ${withReboot}` : withReboot;
 }
 
+/** Subject of logcheck's failure mail (no tag, no reboot mark: its error() builds it alone). */
+export function errorSubject(hostname: string, date: string): string {
+  return `Logcheck: ${hostname} ${date} exiting due to errors`;
+}
+
 /**
  * Reads `<ruleDir>/header.txt` and `footer.txt` as logcheck does: a missing or unreadable file
  * (or a non-regular one) is simply left out.
