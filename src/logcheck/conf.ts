@@ -210,7 +210,7 @@ export function parseConf(text: string, file: string, options: ParseConfOptions 
     // kept A either, and a half-applied line is worse than a reported one.
     const undo: [string, string | undefined][] = [];
     const undoExport: string[] = [];
-    const dateSetBefore = dateSet;
+    const dateSetBefore: boolean = dateSet;
     try {
       sc.statement(
         (name, value, append) => {
