@@ -156,7 +156,7 @@ class ConfSyntax extends Error {
   }
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/;
 const DATE_PROGRAMS = new Set(['date', '/bin/date', '/usr/bin/date']);
 // `date` arguments that only choose what is printed. -s/--set would set the clock and -f/--file
 // reads files: refused, as is anything not listed here.
@@ -330,6 +330,13 @@ class Scanner {
     return this.pos >= this.src.length;
   }
 
+  /** `re` (written without ^) matched at the cursor, without copying the rest of the text. */
+  private matchHere(re: RegExp): RegExpExecArray | null {
+    const sticky = new RegExp(re.source, 'y');
+    sticky.lastIndex = this.pos;
+    return sticky.exec(this.src);
+  }
+
   private peek(offset = 0): string {
     return this.src[this.pos + offset] ?? '';
   }
@@ -375,8 +382,7 @@ class Scanner {
       return;
     }
     let isExport = false;
-    const rest = this.src.slice(this.pos);
-    const exp = /^export(?=[ \t])/.exec(rest);
+    const exp = this.matchHere(/export(?=[ \t])/);
     if (exp) {
       isExport = true;
       this.pos += 6;
@@ -388,11 +394,11 @@ class Scanner {
       this.skipBlanks();
       const d = this.peek();
       if (d === '' || d === '\n' || d === ';' || (d === '#' && any)) break;
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)(\+?=)?/.exec(this.src.slice(this.pos));
+      const m = this.matchHere(/([A-Za-z_][A-Za-z0-9_]*)(\+?=)?/);
       const name = m?.[1];
       const op = m?.[2];
       if (name === undefined || (op === undefined && !isExport)) {
-        const word = /^[^\s;]*/.exec(this.src.slice(this.pos))?.[0] ?? '';
+        const word = this.matchHere(/[^\s;]*/)?.[0] ?? '';
         throw new ConfSyntax(
           `not an assignment: ${JSON.stringify(word)} (only VAR=value and export VAR=value are read; commands and control flow are not run)`,
           this.line,
@@ -439,7 +445,7 @@ class Scanner {
         );
       }
       if (atTildePoint && c === '~' && assignment) {
-        const m = /^~(?=[/:\s;)]|$)/.exec(this.src.slice(this.pos));
+        const m = this.matchHere(/~(?=[/:\s;)]|$)/);
         if (!m) throw new ConfSyntax('tilde expansion other than ~ alone is not supported', this.line);
         this.next();
         out += this.lookup('HOME');
@@ -548,7 +554,7 @@ class Scanner {
       this.next();
       return this.doubleQuoted();
     }
-    const m = NAME.exec(this.src.slice(this.pos));
+    const m = this.matchHere(NAME);
     if (m) {
       for (let i = 0; i < m[0].length; i++) this.next();
       return this.lookup(m[0]);
