@@ -56,6 +56,8 @@ export const ErrorCodes = {
   RULE_SYNTAX: 'PSN_ERR_RULE_SYNTAX',
   /** A logcheck rule file that cannot be read or holds a rule that does not compile (file, line). */
   RULE_FILE: 'PSN_ERR_RULE_FILE',
+  /** The local sendmail program could not be run, or refused the message (non-zero exit). */
+  SENDMAIL_FAILED: 'PSN_ERR_SENDMAIL_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,146 @@
+/**
+ * @module logcheck/report
+ * The report body and the subject exactly as logcheck 1.4.2 writes them, from already classified
+ * lines: journal first-run notice, header.txt (INTRO), read errors framed by blank lines, alert
+ * sections, event sections, System Events, Logcheck Warnings, footer.txt (INTRO). Each section is
+ * the heading, an underline of alternating '=' and '-' as long as the heading, the lines and one
+ * blank line; a section without lines is not written. When no alert, event or system section has a
+ * line logcheck sends nothing, so neither does this: null.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface ReportSection {
+  /** Full heading, e.g. `Security Alerts for kernel` (the subject, plus ` for <file>` unless the file is `logcheck`). */
+  heading: string;
+  lines: string[];
+}
+
+/** Classified lines, in the order logcheck reports them. */
+export interface ReportInput {
+  alerts: ReportSection[];
+  events: ReportSection[];
+  /** System Events lines. */
+  system: string[];
+}
+
+export interface ReportOptions {
+  /** INTRO: write header and footer. */
+  intro: boolean;
+  /** Contents of `<RULEDIR>/header.txt`, or null when absent or unreadable. */
+  header: string | null;
+  /** Contents of `<RULEDIR>/footer.txt`, or null. */
+  footer?: string | null;
+  /** EVENTSSUBJECT: heading of the System Events section. */
+  eventsSubject: string;
+  /** Listed log files that are not regular files (`E: File could not be read: <path>`). */
+  readErrors?: readonly string[];
+  /** The journal was read for the first time (no offset.journal): the three notice lines. */
+  journalFirstRun?: boolean;
+  /** Lines of the Logcheck Warnings section (logcheck 1.4.2 never writes any). */
+  warnings?: readonly string[];
+}
+
+/** Which layer decides the subject: alerts beat events beat system events. */
+export type ReportLevelFired = 'attack' | 'security' | 'system';
+
+export interface Report {
+  body: string;
+  fired: ReportLevelFired;
+}
+
+/** The lines logcheck writes when it reads the journal without an offset file. */
+export const JOURNAL_FIRST_RUN: readonly string[] = [
+  'This is the first time logcheck has checked the systemd journal.',
+  'Only recent entries (from the last 5 hours) will be checked',
+  'If you do not wish to check the systemd journal, please see /etc/logcheck/logcheck.logfiles.d/journal.logfiles',
+];
+
+/** `=-=-...` as long as the heading in characters (code points), as bash counts ${#header} in a UTF-8 locale. */
+export function underline(heading: string): string {
+  const n = [...heading].length;
+  let line = '';
+  for (let i = 0; i < n; i++) line += i % 2 === 0 ? '=' : '-';
+  return line;
+}
+
+/** One section: heading, underline, lines, blank line. */
+export function formatSection(heading: string, lines: readonly string[]): string {
+  let out = `${heading}\n${underline(heading)}\n`;
+  for (const l of lines) out += `${l}\n`;
+  return `${out}\n`;
+}
+
+/** The report body, or null when no section has a line (logcheck sends no mail then). */
+export function formatReport(input: ReportInput, options: ReportOptions): Report | null {
+  const alerts = input.alerts.filter((s) => s.lines.length > 0);
+  const events = input.events.filter((s) => s.lines.length > 0);
+  const fired: ReportLevelFired | null =
+    alerts.length > 0 ? 'attack' : events.length > 0 ? 'security' : input.system.length > 0 ? 'system' : null;
+  if (fired === null) return null;
+
+  let body = '';
+  if (options.journalFirstRun) body += JOURNAL_FIRST_RUN.map((l) => `${l}\n`).join('');
+  if (options.intro && options.header !== null) body += options.header;
+  const errors = options.readErrors ?? [];
+  if (errors.length > 0) {
+    // A here-document around $(< errors): a blank line, the errors (command substitution drops
+    // their trailing newline), a blank line.
+    body += `\n${errors.map((p) => `E: File could not be read: ${p}`).join('\n')}\n\n`;
+  }
+  for (const s of alerts) body += formatSection(s.heading, s.lines);
+  for (const s of events) body += formatSection(s.heading, s.lines);
+  if (input.system.length > 0) body += formatSection(options.eventsSubject, input.system);
+  const warnings = options.warnings ?? [];
+  if (warnings.length > 0) body += formatSection('Logcheck Warnings', warnings);
+  if (options.intro && options.footer !== undefined && options.footer !== null) body += options.footer;
+  return { body, fired };
+}
+
+export interface SubjectOptions {
+  /** ADDTAG=yes. */
+  addTag: boolean;
+  /** -R. */
+  reboot: boolean;
+  /** -H, or `hostname --short` / `--fqdn` per FQDN. */
+  hostname: string;
+  /** DATE. */
+  date: string;
+  attackSubject: string;
+  securitySubject: string;
+  eventsSubject: string;
+}
+
+/** The subject's last word(s): ATTACKSUBJECT, SECURITYSUBJECT or EVENTSSUBJECT. */
+export function subjectSuffix(fired: ReportLevelFired, o: SubjectOptions): string {
+  return fired === 'attack' ? o.attackSubject : fired === 'security' ? o.securitySubject : o.eventsSubject;
+}
+
+/** `[logcheck] ` (ADDTAG=yes) + `Reboot: ` (-R) + `<HOST> <DATE> <X>`. */
+export function composeSubject(fired: ReportLevelFired, o: SubjectOptions): string {
+  const core = `${o.hostname} ${o.date} ${subjectSuffix(fired, o)}`;
+  const withReboot = o.reboot ? `Reboot: ${core}` : core;
+  return o.addTag ? `[logcheck] ${withReboot}` : withReboot;
+}
+
+/** Subject of logcheck's failure mail (no tag, no reboot mark: its error() builds it alone). */
+export function errorSubject(hostname: string, date: string): string {
+  return `Logcheck: ${hostname} ${date} exiting due to errors`;
+}
+
+/**
+ * Reads `<ruleDir>/header.txt` and `footer.txt` as logcheck does: a missing or unreadable file
+ * (or a non-regular one) is simply left out.
+ */
+export async function readIntroFiles(
+  ruleDir: string,
+): Promise<{ header: string | null; footer: string | null }> {
+  const read = async (name: string): Promise<string | null> => {
+    try {
+      return await readFile(join(ruleDir, name), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  return { header: await read('header.txt'), footer: await read('footer.txt') };
+}
