@@ -52,6 +52,8 @@ export const ErrorCodes = {
   FILE_TOO_LARGE: 'PSN_ERR_FILE_TOO_LARGE',
   /** STATE_DIR or a parent is writable by, or owned by, someone else; or a symlink was planted. */
   UNSAFE_PATH: 'PSN_ERR_UNSAFE_PATH',
+  /** A logtail2 offset file (or portsnare's record beside it) that cannot be parsed. */
+  LOG_OFFSET: 'PSN_ERR_LOG_OFFSET',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
