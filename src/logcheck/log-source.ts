@@ -255,9 +255,14 @@ async function* splitLines(
       const nl = chunk.indexOf(0x0a, from);
       if (nl === -1) break;
       const piece = chunk.subarray(from, nl);
-      const line = pendingLength > 0 ? Buffer.concat([...pending, piece]) : piece;
+      let line = pendingLength > 0 ? Buffer.concat([...pending, piece]) : piece;
       pending = [];
       pendingLength = 0;
+      while (line.length > maxLine) {
+        state.consumed += maxLine;
+        yield line.subarray(0, maxLine).toString('utf8');
+        line = line.subarray(maxLine);
+      }
       state.consumed += line.length + 1;
       yield line.toString('utf8');
       from = nl + 1;
@@ -265,7 +270,7 @@ async function* splitLines(
     if (from < chunk.length) {
       pending.push(chunk.subarray(from));
       pendingLength += chunk.length - from;
-      while (pendingLength >= maxLine) {
+      while (pendingLength > maxLine) {
         // A line longer than this is emitted in pieces: memory stays bounded by maxLine.
         const all = Buffer.concat(pending);
         state.consumed += maxLine;
