@@ -325,7 +325,8 @@ async function candidates(logPath: string): Promise<Candidate[]> {
   // logtail2's order: 10-savelog, 20-logrotate, 30-logrotate-dateext.
   const zero = await statOrNull(join(dir, `${base}.0`));
   const oneGz = await statOrNull(join(dir, `${base}.1.gz`));
-  if (zero && oneGz && Math.trunc(zero.mtimeMs / 1000) > Math.trunc(oneGz.mtimeMs / 1000)) add(`${base}.0`, true);
+  if (zero && oneGz && Math.trunc(zero.mtimeMs / 1000) > Math.trunc(oneGz.mtimeMs / 1000))
+    add(`${base}.0`, true);
   add(`${base}.1`, true);
   const lastDated = dated('').at(-1);
   if (lastDated !== undefined) add(lastDated, true);
@@ -338,7 +339,9 @@ async function candidates(logPath: string): Promise<Candidate[]> {
     if (last !== undefined) add(last, true);
   }
   // Anything else named after the log, newest first: only taken when its first line matches.
-  const others = entries.filter((e) => (e.startsWith(`${base}.`) || e.startsWith(`${base}-`)) && !seen.has(e));
+  const others = entries.filter(
+    (e) => (e.startsWith(`${base}.`) || e.startsWith(`${base}-`)) && !seen.has(e),
+  );
   const withTimes: [string, number][] = [];
   for (const name of others.slice(0, MAX_SIBLINGS)) {
     const st = await statOrNull(join(dir, name));
@@ -377,11 +380,13 @@ async function findRotated(
         }
         continue;
       }
-      if (side === null && lenient && c.named && st.size >= saved.offset) return { candidate: c, unverified: true };
+      if (side === null && lenient && c.named && st.size >= saved.offset)
+        return { candidate: c, unverified: true };
       continue;
     }
     if (side?.head) {
-      if (await headMatches(c.path, c.compression, side.head, opts)) return { candidate: c, unverified: false };
+      if (await headMatches(c.path, c.compression, side.head, opts))
+        return { candidate: c, unverified: false };
       continue;
     }
     if (side === null && c.named) return { candidate: c, unverified: true };
@@ -404,9 +409,13 @@ export async function openLogRead(logPath: string, opts: LogReadOptions): Promis
   try {
     handle = await open(path, 'r');
   } catch (err) {
-    throw new PortsnareError(ErrorCodes.FILE, `File ${path} cannot be read: ${systemErrorCode(err) ?? 'error'}`, {
-      cause: err,
-    });
+    throw new PortsnareError(
+      ErrorCodes.FILE,
+      `File ${path} cannot be read: ${systemErrorCode(err) ?? 'error'}`,
+      {
+        cause: err,
+      },
+    );
   }
   let closed = false;
   const close = async () => {
@@ -440,11 +449,18 @@ export async function openLogRead(logPath: string, opts: LogReadOptions): Promis
       if (saved === null) return;
       const found = await findRotated(path, saved, side, lenient, opts);
       if (found === null) {
-        notes.push(`${path}: ${why}; no earlier generation found, lines written after byte ${saved.offset} of it may be lost`);
+        notes.push(
+          `${path}: ${why}; no earlier generation found, lines written after byte ${saved.offset} of it may be lost`,
+        );
         return;
       }
       const { candidate, unverified } = found;
-      segments.push({ path: candidate.path, compression: candidate.compression, start: saved.offset, rotated: true });
+      segments.push({
+        path: candidate.path,
+        compression: candidate.compression,
+        start: saved.offset,
+        rotated: true,
+      });
       notes.push(
         `${path}: ${why}; read ${candidate.path} from byte ${saved.offset}` +
           (unverified ? ' (not verified to be the same file: no portsnare record)' : '') +
@@ -466,7 +482,10 @@ export async function openLogRead(logPath: string, opts: LogReadOptions): Promis
       } else if (saved.offset <= cur.size) {
         segments.push(current(saved.offset));
       } else {
-        await takeRotated(`smaller than last time (${cur.size} < ${saved.offset} bytes: copytruncate?)`, true);
+        await takeRotated(
+          `smaller than last time (${cur.size} < ${saved.offset} bytes: copytruncate?)`,
+          true,
+        );
         segments.push(current(0));
       }
     } else {
@@ -640,11 +659,17 @@ export async function openJournalRead(opts: JournalReadOptions): Promise<Journal
     } catch (err) {
       if (err instanceof PortsnareError) throw err;
       if (systemErrorCode(err) === 'ENOENT') {
-        throw new PortsnareError(ErrorCodes.COMMAND_FAILED, `${program} is not installed: the journal cannot be read`, {
-          cause: err,
-        });
+        throw new PortsnareError(
+          ErrorCodes.COMMAND_FAILED,
+          `${program} is not installed: the journal cannot be read`,
+          {
+            cause: err,
+          },
+        );
       }
-      throw new PortsnareError(ErrorCodes.COMMAND_FAILED, `${program}: ${describeError(err)}`, { cause: err });
+      throw new PortsnareError(ErrorCodes.COMMAND_FAILED, `${program}: ${describeError(err)}`, {
+        cause: err,
+      });
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill();
     }
@@ -655,7 +680,8 @@ export async function openJournalRead(opts: JournalReadOptions): Promise<Journal
     preamble,
     lines: { [Symbol.asyncIterator]: () => generate() },
     async commit(): Promise<void> {
-      if (!finished) throw new PortsnareError(ErrorCodes.LOG_OFFSET, 'journal: commit() before all lines were read');
+      if (!finished)
+        throw new PortsnareError(ErrorCodes.LOG_OFFSET, 'journal: commit() before all lines were read');
       // logcheck's `touch`, but with the time journalctl started: logcheck's next `--since` then
       // repeats at most that second instead of losing what arrived while we read.
       if ((await statOrNull(offsetFile)) === null) await writeFileAtomic(offsetFile, '');
@@ -695,14 +721,18 @@ export function parseLogfileList(text: string): string[] {
  * error and stops); a listed path that is not an existing regular file is collected as
  * `E: File could not be read: <path>` and the run goes on.
  */
-export async function readLogfileLists(listFile: string | null, listDir: string | null): Promise<LogfileLists> {
+export async function readLogfileLists(
+  listFile: string | null,
+  listDir: string | null,
+): Promise<LogfileLists> {
   const lists: string[] = listFile === null ? [] : [listFile];
   if (listDir !== null) {
     let names: string[] = [];
     try {
       names = await readdir(listDir);
     } catch (err) {
-      if (systemErrorCode(err) !== 'ENOENT' && systemErrorCode(err) !== 'ENOTDIR') throw listError(listDir, err);
+      if (systemErrorCode(err) !== 'ENOENT' && systemErrorCode(err) !== 'ENOTDIR')
+        throw listError(listDir, err);
     }
     for (const name of names.filter((n) => n.endsWith('.logfiles')).sort()) lists.push(join(listDir, name));
   }
@@ -713,7 +743,8 @@ export async function readLogfileLists(listFile: string | null, listDir: string 
     let text: string;
     try {
       const st = await stat(list);
-      if (!st.isFile()) throw new PortsnareError(ErrorCodes.FILE, `${list} does not exist or could not be read`);
+      if (!st.isFile())
+        throw new PortsnareError(ErrorCodes.FILE, `${list} does not exist or could not be read`);
       text = await readFile(list, 'utf8');
     } catch (err) {
       throw listError(list, err);

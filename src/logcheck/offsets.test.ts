@@ -19,7 +19,10 @@ import {
 } from './offsets.ts';
 
 test('offset file path: state dir + offset + the absolute path with / turned into .', () => {
-  assert.equal(offsetFilePath('/var/lib/logcheck', '/var/log/syslog'), '/var/lib/logcheck/offset.var.log.syslog');
+  assert.equal(
+    offsetFilePath('/var/lib/logcheck', '/var/log/syslog'),
+    '/var/lib/logcheck/offset.var.log.syslog',
+  );
   assert.equal(offsetFilePath('/s', '/tmp/x/sample.log'), '/s/offset.tmp.x.sample.log');
   assert.equal(sidecarPath('/s/offset.var.log.syslog'), '/s/portsnare-offset.var.log.syslog');
   // A record can never be another log's offset file: those all start with "offset.".
@@ -31,7 +34,11 @@ test('parses logtail2 and classic logtail forms; refuses garbage', () => {
   assert.deepEqual(parseLogtailOffset('2146353\n189'), { inode: 2146353, offset: 189 });
   assert.equal(parseLogtailOffset(''), null);
   for (const bad of ['x\n1\n', '1\n', '1\n2\n3\n', '1\n-2\n', '1 \n2\n', '99999999999999999\n1\n']) {
-    assert.throws(() => parseLogtailOffset(bad), (err) => hasCode(err, ErrorCodes.LOG_OFFSET), JSON.stringify(bad));
+    assert.throws(
+      () => parseLogtailOffset(bad),
+      (err) => hasCode(err, ErrorCodes.LOG_OFFSET),
+      JSON.stringify(bad),
+    );
   }
 });
 

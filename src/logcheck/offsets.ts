@@ -107,9 +107,13 @@ async function readIfThere(path: string): Promise<string | null> {
     return await readFile(path, 'utf8');
   } catch (err) {
     if (systemErrorCode(err) === 'ENOENT') return null;
-    throw new PortsnareError(ErrorCodes.FILE, `${path}: cannot be read (${systemErrorCode(err) ?? 'error'})`, {
-      cause: err,
-    });
+    throw new PortsnareError(
+      ErrorCodes.FILE,
+      `${path}: cannot be read (${systemErrorCode(err) ?? 'error'})`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -138,9 +142,13 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
   } catch (err) {
     await handle.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
-    throw new PortsnareError(ErrorCodes.FILE, `${path}: cannot be written (${systemErrorCode(err) ?? 'error'})`, {
-      cause: err,
-    });
+    throw new PortsnareError(
+      ErrorCodes.FILE,
+      `${path}: cannot be written (${systemErrorCode(err) ?? 'error'})`,
+      {
+        cause: err,
+      },
+    );
   }
   await syncDir(dir);
 }
