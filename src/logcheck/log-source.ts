@@ -215,10 +215,21 @@ async function firstBytes(path: string, compression: Compression, length: number
       have += chunk.length;
       if (have >= length) break;
     }
-  } catch {
-    return Buffer.alloc(0); // not readable here: not a match; reading it for real says why
+  } catch (err) {
+    // A missing decompressor must be said, not taken for "not this file" (its lines would be lost).
+    if (isMissingProgram(err)) throw err;
+    return Buffer.alloc(0); // damaged: not a match
   }
   return Buffer.concat(parts).subarray(0, length);
+}
+
+/** True for the error of a decompressor that is not installed. */
+function isMissingProgram(err: unknown): boolean {
+  return (
+    err instanceof PortsnareError &&
+    err.code === ErrorCodes.COMMAND_FAILED &&
+    systemErrorCode(err.cause) === 'ENOENT'
+  );
 }
 
 async function headMatches(path: string, compression: Compression, head: FileHead, opts: LogReadOptions) {
@@ -385,8 +396,16 @@ async function findRotated(
       continue;
     }
     if (side?.head) {
-      if (await headMatches(c.path, c.compression, side.head, opts))
-        return { candidate: c, unverified: false };
+      let matches: boolean;
+      try {
+        matches = await headMatches(c.path, c.compression, side.head, opts);
+      } catch (err) {
+        // A generation named by the rotation schemes may hold the lost lines: stop and say why.
+        // Another file named after the log was only a guess: skip it.
+        if (c.named) throw err;
+        continue;
+      }
+      if (matches) return { candidate: c, unverified: false };
       continue;
     }
     if (side === null && c.named) return { candidate: c, unverified: true };
