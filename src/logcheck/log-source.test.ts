@@ -326,6 +326,24 @@ test(
   },
 );
 
+test(
+  'logtail2 ran after a copytruncate: its offset stands, our stale record is not used',
+  { skip: !haveLogtail2 },
+  async () => {
+    const { dir, log, state } = await setup();
+    await writeFile(log, text(A));
+    await run(log, { stateDir: state });
+    await appendFile(log, text(B));
+    sh(dir, 'cp syslog syslog.1 && : > syslog');
+    await appendFile(log, text(C(3)));
+    // logtail2 prints its fragment (the lines are lost there) and saves an offset of the same inode.
+    const out = execFileSync(LOGTAIL2, ['-f', log, '-o', offsetFilePath(state, log)], { encoding: 'utf8' });
+    assert.equal(out, 'line 3 (new file after rotation)\n');
+    await appendFile(log, 'Nov 22 11:30:00 host rotdemo[77]: D\n');
+    assert.deepEqual((await run(log, { stateDir: state })).lines, ['Nov 22 11:30:00 host rotdemo[77]: D']);
+  },
+);
+
 test('copytruncate with offsets from logtail2 (no portsnare record): the copy is read unverified', async () => {
   const { dir, log, state } = await setup();
   await writeFile(log, text(A));
@@ -446,7 +464,7 @@ test('logfile lists: comments and blanks skipped, journal, E: lines for what is 
   await writeFile(join(d, 'b.logfiles'), `journal\n${join(dir, 'missing')}\n${dir}\n  # not at column 0\n`);
   await writeFile(join(d, 'a.logfiles'), `${log2}\n${log1}\n`);
   await writeFile(join(d, 'ignored.txt'), '/nope\n');
-  const got = await readLogfileLists(list, d);
+  const got = await readLogfileLists(list, d, { journalctl: '/bin/true' });
   assert.deepEqual(got.sources, [
     { kind: 'file', path: log1 },
     { kind: 'file', path: log2 },
@@ -457,6 +475,15 @@ test('logfile lists: comments and blanks skipped, journal, E: lines for what is 
     `E: File could not be read: ${dir}`,
     'E: File could not be read:   # not at column 0',
   ]);
+  assert.deepEqual(
+    (await readLogfileLists(join(d, 'b.logfiles'), null, { journalctl: 'no-such-journalctl' })).errors,
+    [
+      'E: File could not be read: journal',
+      `E: File could not be read: ${join(dir, 'missing')}`,
+      `E: File could not be read: ${dir}`,
+      'E: File could not be read:   # not at column 0',
+    ],
+  );
   assert.deepEqual(parseLogfileList('#x\n/a\n\n/b'), ['/a', '/b']);
   assert.deepEqual((await readLogfileLists(null, join(dir, 'no-dir'))).sources, []);
   await assert.rejects(

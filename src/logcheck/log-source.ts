@@ -18,8 +18,8 @@
  * logfile lists (`logcheck.logfiles`, `logcheck.logfiles.d/*.logfiles`).
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, type Stats } from 'node:fs';
-import { open, readdir, readFile, stat, utimes, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream, type Stats } from 'node:fs';
+import { access, open, readdir, readFile, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, PortsnareError, describeError, systemErrorCode } from '../errors.ts';
@@ -451,8 +451,10 @@ export async function openLogRead(logPath: string, opts: LogReadOptions): Promis
 
     const saved = await readLogtailOffset(offsetFile);
     const rawSide = await readOffsetSidecar(sideFile);
-    // A record for another inode is stale (logtail2 ran since and saw a rotation): not used.
-    const side = rawSide && saved && rawSide.inode === saved.inode ? rawSide : null;
+    // The record counts only beside the offset it was written with: other values mean logtail2 ran
+    // since (and already printed whatever it made of a rotation or truncation), so its word stands.
+    const side =
+      rawSide && saved && rawSide.inode === saved.inode && rawSide.offset === saved.offset ? rawSide : null;
     const notes: string[] = [];
     const segments: LogSegment[] = [];
     const current = (start: number): LogSegment => ({ path, compression: 'none', start, rotated: false });
@@ -738,11 +740,13 @@ export function parseLogfileList(text: string): string[] {
  * Reads `listFile` (logcheck.logfiles) and every `*.logfiles` of `listDir` (sorted; a missing
  * directory has none). A list that is not a readable regular file is an error (logcheck mails an
  * error and stops); a listed path that is not an existing regular file is collected as
- * `E: File could not be read: <path>` and the run goes on.
+ * `E: File could not be read: <path>` and the run goes on (so is `journal` when `opts.journalctl`,
+ * default `journalctl`, is not an executable in PATH).
  */
 export async function readLogfileLists(
   listFile: string | null,
   listDir: string | null,
+  opts: { readonly journalctl?: string } = {},
 ): Promise<LogfileLists> {
   const lists: string[] = listFile === null ? [] : [listFile];
   if (listDir !== null) {
@@ -772,7 +776,9 @@ export async function readLogfileLists(
       if (seen.has(entry)) continue;
       seen.add(entry);
       if (entry === 'journal') {
-        sources.push({ kind: 'journal' });
+        // logcheck: `journal` without a journalctl in PATH is "a file that could not be read".
+        if (await findProgram(opts.journalctl ?? 'journalctl')) sources.push({ kind: 'journal' });
+        else errors.push('E: File could not be read: journal');
         continue;
       }
       const st = await statOrNull(entry).catch(() => null);
@@ -786,4 +792,21 @@ export async function readLogfileLists(
 function listError(list: string, err: unknown): PortsnareError {
   if (err instanceof PortsnareError) return err;
   return new PortsnareError(ErrorCodes.FILE, `${list} does not exist or could not be read`, { cause: err });
+}
+
+/** Whether `program` (a name looked up in PATH, or a path) is an executable file. */
+export async function findProgram(program: string): Promise<boolean> {
+  const dirs = program.includes('/') ? [''] : (process.env.PATH ?? '').split(':').filter((d) => d !== '');
+  for (const dir of dirs) {
+    const path = dir === '' ? program : join(dir, program);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) continue;
+      await access(path, constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
 }
