@@ -14,6 +14,8 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { ErrorCodes, hasCode } from '../errors.ts';
 import {
@@ -494,4 +496,30 @@ test('logfile lists: comments and blanks skipped, journal, E: lines for what is 
   );
   await assert.rejects(readLogfileLists(d, null), (err) => hasCode(err, ErrorCodes.FILE));
   await copyFile(list, join(d, 'c.logfiles'));
+});
+
+test('memory does not grow with the log (48 MiB read line by line)', async () => {
+  // A gc() for this test only, so what is measured is what stays alive, not garbage not yet swept.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { log, state } = await setup();
+  const line = `Nov 22 11:00:00 host big[1]: ${'x'.repeat(100)}`;
+  const lines = Math.ceil((48 * 1024 * 1024) / (line.length + 1));
+  execFileSync('/bin/sh', ['-c', `yes '${line}' | head -n ${lines} > '${log}'`]);
+  const read = await openLogRead(log, { stateDir: state });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let peak = 0;
+  let count = 0;
+  for await (const got of read.lines) {
+    if (got !== line) assert.fail(`unexpected line ${got}`);
+    if (++count % 50000 === 0) {
+      gc();
+      peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+    }
+  }
+  await read.commit();
+  assert.equal(count, lines);
+  assert.equal((await readLogtailOffset(offsetFilePath(state, log)))?.offset, (await stat(log)).size);
+  assert.ok(peak < 4 * 1024 * 1024, `live heap grew by ${(peak / 1048576).toFixed(1)} MiB`);
 });
