@@ -280,6 +280,10 @@ test('a missing log or a directory is an error', async () => {
     hasCode(err, ErrorCodes.FILE),
   );
   await assert.rejects(openLogRead(dir, { stateDir: state }), (err) => hasCode(err, ErrorCodes.FILE_TYPE));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  await assert.rejects(openLogRead(join(dir, 'fifo'), { stateDir: state }), (err) =>
+    hasCode(err, ErrorCodes.FILE_TYPE),
+  );
 });
 
 const LOGTAIL2 = '/usr/sbin/logtail2';

@@ -426,7 +426,8 @@ export async function openLogRead(logPath: string, opts: LogReadOptions): Promis
 
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: a FIFO planted at the log's path must not hang the run (refused below).
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new PortsnareError(
       ErrorCodes.FILE,
