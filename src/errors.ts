@@ -58,6 +58,8 @@ export const ErrorCodes = {
   RULE_FILE: 'PSN_ERR_RULE_FILE',
   /** The local sendmail program could not be run, or refused the message (non-zero exit). */
   SENDMAIL_FAILED: 'PSN_ERR_SENDMAIL_FAILED',
+  /** A logtail2 offset file (or portsnare's record beside it) that cannot be parsed. */
+  LOG_OFFSET: 'PSN_ERR_LOG_OFFSET',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
