@@ -13,12 +13,14 @@
  * whole batch and then classifying it gives.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { CommandIo } from '../cli/command.ts';
 import { describeError } from '../errors.ts';
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { compareBytes, sortKey, stripTrailing } from './batch.ts';
-import { classify } from './classify.ts';
+import { classify, type Section } from './classify.ts';
 import { anyOf, loadRuleTree, type LineMatcher, type RuleTree } from './rules.ts';
 import { parseConf, readConf, reportLevels, type LogcheckSettings, type ReportLevel } from './conf.ts';
 import { openJournalRead, openLogRead, readLogfileLists, type LogSourceEntry } from './log-source.ts';
@@ -183,6 +185,12 @@ async function runPlan(
       sources = [{ kind: 'file', path: settings.logfileFallback }];
     }
   }
+  // logcheck appends each log's new lines to logoutput/<basename> (the journal's to logoutput/journal)
+  // and sorts `logoutput/*`: equal keys keep the glob order of those names, then list order.
+  sources = sources
+    .map((source, i) => ({ source, i, name: source.kind === 'journal' ? 'journal' : basename(source.path) }))
+    .sort((a, b) => compareBytes(a.name, b.name) || a.i - b.i)
+    .map((s) => s.source);
   const kept: Kept[] = [];
   const commits: (() => Promise<void>)[] = [];
   let journalFirstRun = false;
@@ -212,7 +220,8 @@ async function runPlan(
     events: settings.eventsSubject,
   });
   const intro = await readIntroFiles(plan.ruleDir);
-  const report = formatReport(sections, {
+  const summarised = plan.summary ? summarise(sections, settings.syslogSummaryProgram, debug) : sections;
+  const report = formatReport(summarised, {
     intro: settings.intro,
     header: intro.header,
     footer: intro.footer,
@@ -245,6 +254,40 @@ async function runPlan(
   }
   if (!plan.test) for (const commit of commits) await commit();
   return ExitCodes.OK;
+}
+
+/**
+ * SYSLOGSUMMARY: each section's lines go through SYSLOG_SUMMARY (given a file of them, as
+ * logcheck does), and its output, less lines starting `Summarizing `, stands for them. A program
+ * that is not executable is skipped, as logcheck skips it (a debug line only).
+ */
+function summarise<T extends { alerts: Section[]; events: Section[]; system: string[] }>(
+  sections: T,
+  program: string,
+  debug: (text: string) => void,
+): T {
+  try {
+    accessSync(program, constants.X_OK);
+  } catch {
+    debug(`WARNING: can't exec ${program}. Running without syslog-summary`);
+    return sections;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'portsnare-logcheck-'));
+  try {
+    const run = (lines: readonly string[]): string[] => {
+      if (lines.length === 0) return [];
+      const file = join(dir, 'checked');
+      writeFileSync(file, lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+      const out = execFileSync(program, [file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      const result = out.split('\n').filter((l) => !l.startsWith('Summarizing '));
+      if (result.at(-1) === '') result.pop();
+      return result;
+    };
+    const section = (s: Section): Section => ({ heading: s.heading, lines: run(s.lines) });
+    return { ...sections, alerts: sections.alerts.map(section), events: sections.events.map(section), system: run(sections.system) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** What decides whether a line could be reported: any raise rule, or no ignore rule of the level. */

@@ -8,6 +8,7 @@ import { block } from './block.ts';
 import { checkConfig } from './check-config.ts';
 import { flush } from './flush.ts';
 import { list } from './list.ts';
+import { logcheck } from './logcheck.ts';
 import { replay } from './replay.ts';
 import { run } from './run.ts';
 import { status } from './status.ts';
@@ -15,7 +16,17 @@ import { unblock } from './unblock.ts';
 
 export const DEFAULT_COMMAND: Command = run;
 
-export const COMMANDS: readonly Command[] = [run, checkConfig, replay, status, list, block, unblock, flush];
+export const COMMANDS: readonly Command[] = [
+  run,
+  checkConfig,
+  replay,
+  status,
+  list,
+  block,
+  unblock,
+  flush,
+  logcheck,
+];
 
 /** The command named `name`, or undefined. */
 export function findCommand(name: string | undefined): Command | undefined {
