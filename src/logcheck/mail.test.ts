@@ -78,6 +78,9 @@ test('header order and the mime-construct version tag', () => {
     msg,
     'To: a@x, b@y\nSubject: S\nAuto-Submitted: auto-generated\nMIME-Version: 1.0 (mime-construct 1.11)\n\nhello\n',
   );
+  // Non-ASCII header text is sent as its UTF-8 bytes (what mime-construct gets in its argv).
+  const utf = buildMessage('x\n', { subject: 'Événements', to: 'rené' });
+  assert.match(utf.toString('utf8'), /^To: rené\nSubject: Événements\n/);
   // Multi-line values are continued with a tab.
   const cont = buildMessage('x\n', { subject: 'a\nb', to: 'r' }).toString('latin1');
   assert.match(cont, /^Subject: a\n\tb$/m);

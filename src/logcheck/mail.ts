@@ -231,12 +231,13 @@ export function buildMessage(report: string | Buffer, options: MailOptions): Buf
   const parts = specs.map(buildPart);
 
   const out: string[] = [];
-  if (to.length > 0) out.push(cont(`To: ${to.join(', ')}\n`));
-  if (options.subject !== '')
-    out.push(cont(`Subject: ${Buffer.from(options.subject, 'utf8').toString('latin1')}\n`));
+  // Header text goes out as its UTF-8 bytes, like the arguments mime-construct is given.
+  const bytesOf = (t: string): string => Buffer.from(t, 'utf8').toString('latin1');
+  if (to.length > 0) out.push(cont(`To: ${bytesOf(to.join(', '))}\n`));
+  if (options.subject !== '') out.push(cont(`Subject: ${bytesOf(options.subject)}\n`));
   let header = '';
   for (const h of options.headers ?? [AUTO_SUBMITTED]) {
-    header += Buffer.from(h, 'utf8').toString('latin1');
+    header += bytesOf(h);
     if (!header.endsWith('\n')) header += '\n';
   }
   if (header !== '') out.push(header);
