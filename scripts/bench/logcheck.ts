@@ -42,7 +42,7 @@ export function runLogcheckBench(progress: (text: string) => void): string[] {
   const w = mkdtempSync(join(tmpdir(), 'psn-bench-logcheck-'));
   try {
     chmodSync(w, 0o755);
-    const rules = copyStockRules(join(w, 'rules'));
+    const rules = copyStockRules(join(w, 'rules'), user);
     mkdirSync(join(w, 'state'));
     writeFileSync(join(w, 'fixture.conf'), readFileSync(CONF));
     writeFileSync(

@@ -2,7 +2,7 @@
 // installed by .ci/run) plus ignore.d.server/rsyslog, which the fixture host had from the rsyslog
 // package and .ci/run takes from that package into test/.cache (rsyslog itself is not installed:
 // it would start a syslog daemon on /dev/log). Tests never write under /etc/logcheck.
-import { cpSync, existsSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './daemon.ts';
 
@@ -20,10 +20,20 @@ export function stockRulesAvailable(): boolean {
   return existsSync('/etc/logcheck/ignore.d.server/ssh') && existsSync(RSYSLOG_RULE);
 }
 
-/** Copies the stock rule tree to `dir` (which must not exist) and returns it. */
-export function copyStockRules(dir: string): string {
+/**
+ * Copies the stock rule tree to `dir` (which must not exist) and returns it; `owner`: chowned to
+ * it (the stock files are root:logcheck 0640, so a copy made by root is unreadable to logcheck).
+ */
+export function copyStockRules(dir: string, owner?: { uid: number; gid: number } | null): string {
   cpSync('/etc/logcheck', dir, { recursive: true });
   const target = join(dir, 'ignore.d.server', 'rsyslog');
   if (!existsSync(target)) cpSync(RSYSLOG_RULE, target);
+  if (owner) chownTree(dir, owner);
   return dir;
+}
+
+/** chown -R. */
+export function chownTree(path: string, owner: { uid: number; gid: number }): void {
+  chownSync(path, owner.uid, owner.gid);
+  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);
 }

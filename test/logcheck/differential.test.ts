@@ -5,7 +5,16 @@
 // addresses, ports, user names), in both timestamp formats, plus lines of portsnare's own texts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -69,7 +78,7 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
   t.after(() => rmSync(w, { recursive: true, force: true }));
   chmodSync(w, 0o755);
   writeFileSync(join(w, 'fixture.conf'), readFileSync(join(FIXTURES, 'conf', 'fixture.conf')));
-  const rules = copyStockRules(join(w, 'rules'));
+  const rules = copyStockRules(join(w, 'rules'), user);
   const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
   const cmd = (argv: string[]) => (as.length > 0 ? [...as, ...argv] : argv);
   for (const [seed, levels] of [
