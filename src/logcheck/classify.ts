@@ -15,9 +15,11 @@
  * minus any ignore rule of the level, minus any cracking.d and violations.d rule, whatever the
  * cancel directories say.
  *
- * Cost: logcheck runs one grep per file and filter (~180 passes at level server); here each
- * distinct filter is one merged matcher (built once per tree and cached), one pass each.
+ * Cost: logcheck runs one grep per file and filter (~180 passes at level server); here the batch
+ * is read once against two merged matchers (any raise rule; any ignore rule of the level), and the
+ * per-file steps run on the few lines some raise rule matched. Matchers are built once per tree.
  */
+import { isAscii } from './ere.ts';
 import { anyOf, type LineMatcher, type RuleDir, type RuleFile, type RuleTree } from './rules.ts';
 
 export interface Subjects {
@@ -89,6 +91,7 @@ function drop(lines: string[], matcher: LineMatcher | undefined): string[] {
 
 /** logcheck's greplogoutput: the sections one raise directory emits. */
 function raise(
+  /** The lines that match some raise rule (cracking.d or violations.d), in batch order. */
   batch: readonly string[],
   raiseDir: RuleDir,
   subject: string,
@@ -127,22 +130,33 @@ export function classify(lines: readonly string[], tree: RuleTree, subjects: Sub
   const securitySubject = subjects.security ?? 'Security Events';
   const eventsSubject = subjects.events ?? 'System Events';
 
+  // One pass over the batch instead of logcheck's one per file: a line matching no raise rule
+  // (cracking.d or violations.d) can be in no alert or event section, and is a System Event unless
+  // an ignore rule matches it; the per-file steps then run on the few raise candidates only.
+  const anyRaise = cached(tree.cracking, 'raise', () =>
+    anyOf([...tree.cracking.files, ...tree.violations.files]),
+  );
+  const ignore = wholeDir(tree.ignore);
+  const candidates: string[] = [];
+  const system: string[] = [];
+  for (const line of lines) {
+    const ascii = isAscii(line);
+    if (anyRaise.test(line, ascii)) candidates.push(line);
+    else if (!ignore.test(line, ascii)) system.push(line);
+  }
+
   // With SUPPORT_CRACKING_IGNORE=1 and no cracking.ignore.d, logcheck skips the alert layer.
   const alerts = tree.alertsSkipped
     ? []
-    : raise(lines, tree.cracking, attackSubject, tree.crackingIgnore, null);
+    : raise(candidates, tree.cracking, attackSubject, tree.crackingIgnore, null);
   const attack = alerts.length > 0;
   const events = raise(
-    lines,
+    candidates,
     tree.violations,
     securitySubject,
     tree.violationsIgnore,
     attack ? tree.cracking : null,
   );
-
-  let system = drop([...lines], wholeDir(tree.ignore));
-  system = drop(system, wholeDir(tree.cracking));
-  system = drop(system, wholeDir(tree.violations));
 
   return {
     alerts,

@@ -25,9 +25,19 @@
  * rules go to separate RegExps (one unanchored alternative would make V8 try every start position
  * for all of them); rules with back-references keep their own RegExp, with their group numbers.
  *
- * Measured (node 20, this machine, 2 CPUs): the whole level-server System Events filter (ignore.d
- * paranoid+server, cracking.d, violations.d, 1,550 rules) over the 458 sample lines repeated to
- * 458,000 lines: see MEASURED below for the figure and its command.
+ * ASCII lines (nearly all syslog) are matched by RegExps built from the rules' ASCII forms, without
+ * the `v` flag and Unicode property tables: 374,000 -> 600,000 lines/s for the System Events filter
+ * below; other lines get the Unicode forms, compiled on first need.
+ *
+ * Measured with `node --import tsx scripts/bench/logcheck-rules.ts` (node 20.20, 2 CPUs shared with
+ * other jobs, load average 3-6, so figures vary by +-40 % between runs): level server, 1,555 rules,
+ * the two fixture samples repeated to 458,000 lines (50.8 MB; 60 % of them PortSentry lines no rule
+ * ignores, the slow case where every alternative is tried): System Events filter alone 390,000 -
+ * 660,000 lines/s; whole classify() 1.55 s best of 5 (32.7 MB/s, 12x logcheck's 2.67 MB/s on the
+ * same content, logcheck.md §1.12), 2.7 s on its first run (7x). Not yet the 20x goal: what is left
+ * is the 53-way fan-out after Debian's common prefix, whose broad children (`[[:alnum:]-]+`, `.*`,
+ * optional groups) V8 tries one by one on every line that no rule ignores (2-4 us such a line,
+ * 0.2-1.5 us a line that is ignored). Load + compile of the tree: ~1 s.
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,8 +83,12 @@ export interface Rule {
 }
 
 export interface LineMatcher {
-  /** True when any rule matches somewhere in `line` (grep -E semantics). */
-  test(line: string): boolean;
+  /**
+   * True when any rule matches somewhere in `line` (grep -E semantics). `ascii`, when given, must
+   * be isAscii(line) (logcheck/ere): a caller testing one line against several matchers computes
+   * it once.
+   */
+  test(line: string, ascii?: boolean): boolean;
 }
 
 /** A rule file as logcheck sees it in its cleaned copy (same-named level files merged). */
@@ -201,7 +215,7 @@ function makeDir(files: Map<string, Rule[]>): RuleDir {
     .sort(([a], [b]) => byteOrder(a, b))
     .map(([name, rules]) => {
       const matcher = compileRules(rules);
-      return { name, rules, test: (line: string) => matcher.test(line) };
+      return { name, rules, test: (line: string, ascii?: boolean) => matcher.test(line, ascii) };
     });
   const byName = new Map(list.map((f) => [f.name, f]));
   return { files: list, get: (name) => byName.get(name) };
@@ -338,8 +352,8 @@ export function compileRules(rules: readonly Rule[]): LineMatcher {
   const ascii = anyTest(compileForms(rules.map((r) => ({ form: r.ere.ascii, backrefs: r.ere.backrefs }))));
   let unicode: ((line: string) => boolean) | null = null;
   return {
-    test(line) {
-      if (isAscii(line)) return ascii(line);
+    test(line, isAsciiLine = isAscii(line)) {
+      if (isAsciiLine) return ascii(line);
       unicode ??= anyTest(
         compileForms(rules.map((r) => ({ form: r.ere.unicode, backrefs: r.ere.backrefs }))),
       );
