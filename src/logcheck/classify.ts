@@ -122,29 +122,42 @@ function heading(subject: string, file: RuleFile): string {
 }
 
 /**
- * Classifies a batch: `lines` already sorted as logcheck sorts (`sort -k 1,3 -s`, or `sort -u`)
- * and with trailing whitespace stripped, as logcheck's rules and report see them.
+ * The one-pass part of the classification, for a batch read line by line (logcheck/run keeps only
+ * what it returns a place for, so memory follows the report, not the log): a line matching a
+ * raise rule (cracking.d or violations.d) is a `candidate` for the alert and event sections; any
+ * other is a System Event (`system`) unless an ignore rule of the level matches it (`drop`).
+ * Filtering commutes with logcheck's stable sort, so sorting what is kept gives what sorting the
+ * whole batch and then filtering gives.
  */
-export function classify(lines: readonly string[], tree: RuleTree, subjects: Subjects = {}): Classification {
+export class LinePartition {
+  readonly #anyRaise: LineMatcher;
+  readonly #ignore: LineMatcher;
+
+  constructor(readonly tree: RuleTree) {
+    this.#anyRaise = cached(tree.cracking, 'raise', () => anyOf([...tree.cracking.files, ...tree.violations.files]));
+    this.#ignore = wholeDir(tree.ignore);
+  }
+
+  placeOf(line: string): 'candidate' | 'system' | 'drop' {
+    const ascii = isAscii(line);
+    if (this.#anyRaise.test(line, ascii)) return 'candidate';
+    return this.#ignore.test(line, ascii) ? 'drop' : 'system';
+  }
+}
+
+/**
+ * The sections from a partitioned batch: `candidates` and `system` each in batch order (sorted as
+ * logcheck sorts, trailing whitespace stripped).
+ */
+export function classifyPartitioned(
+  candidates: readonly string[],
+  system: string[],
+  tree: RuleTree,
+  subjects: Subjects = {},
+): Classification {
   const attackSubject = subjects.attack ?? 'Security Alerts';
   const securitySubject = subjects.security ?? 'Security Events';
   const eventsSubject = subjects.events ?? 'System Events';
-
-  // One pass over the batch instead of logcheck's one per file: a line matching no raise rule
-  // (cracking.d or violations.d) can be in no alert or event section, and is a System Event unless
-  // an ignore rule matches it; the per-file steps then run on the few raise candidates only.
-  const anyRaise = cached(tree.cracking, 'raise', () =>
-    anyOf([...tree.cracking.files, ...tree.violations.files]),
-  );
-  const ignore = wholeDir(tree.ignore);
-  const candidates: string[] = [];
-  const system: string[] = [];
-  for (const line of lines) {
-    const ascii = isAscii(line);
-    if (anyRaise.test(line, ascii)) candidates.push(line);
-    else if (!ignore.test(line, ascii)) system.push(line);
-  }
-
   // With SUPPORT_CRACKING_IGNORE=1 and no cracking.ignore.d, logcheck skips the alert layer.
   const alerts = tree.alertsSkipped
     ? []
@@ -157,7 +170,6 @@ export function classify(lines: readonly string[], tree: RuleTree, subjects: Sub
     tree.violationsIgnore,
     attack ? tree.cracking : null,
   );
-
   return {
     alerts,
     events,
@@ -165,4 +177,23 @@ export function classify(lines: readonly string[], tree: RuleTree, subjects: Sub
     systemHeading: eventsSubject,
     fired: { attack, security: events.length > 0, system: system.length > 0 },
   };
+}
+
+/**
+ * Classifies a batch: `lines` already sorted as logcheck sorts (`sort -k 1,3 -s`, or `sort -u`)
+ * and with trailing whitespace stripped, as logcheck's rules and report see them.
+ */
+export function classify(lines: readonly string[], tree: RuleTree, subjects: Subjects = {}): Classification {
+  // One pass over the batch instead of logcheck's one per file: a line matching no raise rule
+  // (cracking.d or violations.d) can be in no alert or event section, and is a System Event unless
+  // an ignore rule matches it; the per-file steps then run on the few raise candidates only.
+  const partition = new LinePartition(tree);
+  const candidates: string[] = [];
+  const system: string[] = [];
+  for (const line of lines) {
+    const place = partition.placeOf(line);
+    if (place === 'candidate') candidates.push(line);
+    else if (place === 'system') system.push(line);
+  }
+  return classifyPartitioned(candidates, system, tree, subjects);
 }

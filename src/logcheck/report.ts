@@ -71,29 +71,56 @@ export function formatSection(heading: string, lines: readonly string[]): string
   return `${out}\n`;
 }
 
-/** The report body, or null when no section has a line (logcheck sends no mail then). */
-export function formatReport(input: ReportInput, options: ReportOptions): Report | null {
+/** Which layer fired, or null when no section has a line (no report: logcheck sends no mail then). */
+export function reportFired(input: ReportInput): ReportLevelFired | null {
+  if (input.alerts.some((s) => s.lines.length > 0)) return 'attack';
+  if (input.events.some((s) => s.lines.length > 0)) return 'security';
+  return input.system.length > 0 ? 'system' : null;
+}
+
+/** Lines per piece of `reportPieces`: big reports are written as they are made. */
+const LINES_PER_PIECE = 4096;
+
+function* sectionPieces(heading: string, lines: readonly string[]): Generator<string> {
+  yield `${heading}\n${underline(heading)}\n`;
+  for (let i = 0; i < lines.length; i += LINES_PER_PIECE) {
+    let piece = '';
+    for (const l of lines.slice(i, i + LINES_PER_PIECE)) piece += `${l}\n`;
+    yield piece;
+  }
+  yield '\n';
+}
+
+/**
+ * The report body in pieces, in order (their concatenation is `formatReport`'s body), so that a
+ * report of millions of lines is written without being held twice. Empty when nothing fired.
+ */
+export function* reportPieces(input: ReportInput, options: ReportOptions): Generator<string> {
+  if (reportFired(input) === null) return;
   const alerts = input.alerts.filter((s) => s.lines.length > 0);
   const events = input.events.filter((s) => s.lines.length > 0);
-  const fired: ReportLevelFired | null =
-    alerts.length > 0 ? 'attack' : events.length > 0 ? 'security' : input.system.length > 0 ? 'system' : null;
-  if (fired === null) return null;
-
-  let body = '';
-  if (options.journalFirstRun) body += JOURNAL_FIRST_RUN.map((l) => `${l}\n`).join('');
-  if (options.intro && options.header !== null) body += options.header;
+  if (options.journalFirstRun) yield JOURNAL_FIRST_RUN.map((l) => `${l}\n`).join('');
+  if (options.intro && options.header !== null) yield options.header;
   const errors = options.readErrors ?? [];
   if (errors.length > 0) {
     // A here-document around $(< errors): a blank line, the errors (command substitution drops
     // their trailing newline), a blank line.
-    body += `\n${errors.map((p) => `E: File could not be read: ${p}`).join('\n')}\n\n`;
+    yield `\n${errors.map((p) => `E: File could not be read: ${p}`).join('\n')}\n\n`;
   }
-  for (const s of alerts) body += formatSection(s.heading, s.lines);
-  for (const s of events) body += formatSection(s.heading, s.lines);
-  if (input.system.length > 0) body += formatSection(options.eventsSubject, input.system);
+  for (const s of alerts) yield* sectionPieces(s.heading, s.lines);
+  for (const s of events) yield* sectionPieces(s.heading, s.lines);
+  if (input.system.length > 0) yield* sectionPieces(options.eventsSubject, input.system);
   const warnings = options.warnings ?? [];
-  if (warnings.length > 0) body += formatSection('Logcheck Warnings', warnings);
-  if (options.intro && options.footer !== undefined && options.footer !== null) body += options.footer;
+  if (warnings.length > 0) yield* sectionPieces('Logcheck Warnings', warnings);
+  if (options.intro && options.footer !== undefined && options.footer !== null) yield options.footer;
+}
+
+/** The report body, or null when no section has a line (logcheck sends no mail then). */
+export function formatReport(input: ReportInput, options: ReportOptions): Report | null {
+  const fired = reportFired(input);
+  if (fired === null) return null;
+  let body = '';
+  for (const piece of reportPieces(input, options)) body += piece;
   return { body, fired };
 }
 

@@ -20,12 +20,12 @@ import type { CommandIo } from '../cli/command.ts';
 import { describeError } from '../errors.ts';
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { compareBytes, sortKey, stripTrailing } from './batch.ts';
-import { classify, type Section } from './classify.ts';
-import { anyOf, loadRuleTree, type LineMatcher, type RuleTree } from './rules.ts';
+import { classifyPartitioned, LinePartition, type Section } from './classify.ts';
+import { loadRuleTree } from './rules.ts';
 import { parseConf, readConf, reportLevels, type LogcheckSettings, type ReportLevel } from './conf.ts';
 import { openJournalRead, openLogRead, readLogfileLists, type LogSourceEntry } from './log-source.ts';
 import { buildMessage, sendMail } from './mail.ts';
-import { composeSubject, formatReport, readIntroFiles } from './report.ts';
+import { composeSubject, formatReport, readIntroFiles, reportFired, reportPieces } from './report.ts';
 
 export interface LogcheckOptions {
   config?: string | undefined;
@@ -168,7 +168,7 @@ async function runPlan(
     level: plan.level,
     supportCrackingIgnore: settings.supportCrackingIgnore,
   });
-  const rules = prefilterOf(tree);
+  const rules = new LinePartition(tree);
   let sources: LogSourceEntry[];
   let readErrors: string[] = [];
   if (options.logfile !== undefined) {
@@ -191,7 +191,7 @@ async function runPlan(
     .map((source, i) => ({ source, i, name: source.kind === 'journal' ? 'journal' : basename(source.path) }))
     .sort((a, b) => compareBytes(a.name, b.name) || a.i - b.i)
     .map((s) => s.source);
-  const kept: Kept[] = [];
+  const kept: Record<'candidate' | 'system', Kept[]> = { candidate: [], system: [] };
   const commits: (() => Promise<void>)[] = [];
   let journalFirstRun = false;
   let seq = 0;
@@ -212,45 +212,49 @@ async function runPlan(
     }
     commits.push(() => read.commit());
   }
-  debug(`${seq} new line(s), ${kept.length} kept for classification`);
-  const ordered = orderKept(kept, settings.sortUniq);
-  const sections = classify(ordered, tree, {
+  debug(`${seq} new line(s); ${kept.candidate.length} match a raise rule, ${kept.system.length} no ignore rule`);
+  const sections = classifyPartitioned(orderKept(kept.candidate, settings.sortUniq), orderKept(kept.system, settings.sortUniq), tree, {
     attack: settings.attackSubject,
     security: settings.securitySubject,
     events: settings.eventsSubject,
   });
   const intro = await readIntroFiles(plan.ruleDir);
   const summarised = plan.summary ? summarise(sections, settings.syslogSummaryProgram, debug) : sections;
-  const report = formatReport(summarised, {
+  const reportOptions = {
     intro: settings.intro,
     header: intro.header,
     footer: intro.footer,
     eventsSubject: settings.eventsSubject,
     readErrors,
     journalFirstRun,
-  });
-  if (report) {
-    if (plan.toStdout) {
-      io.out.write(report.body);
-    } else {
-      const subject = composeSubject(report.fired, {
-        addTag: settings.addTag,
-        reboot: plan.reboot,
-        hostname: plan.hostname,
-        date: settings.date,
-        attackSubject: settings.attackSubject,
-        securitySubject: settings.securitySubject,
-        eventsSubject: settings.eventsSubject,
-      });
-      const message = buildMessage(report.body, {
-        subject,
-        to: plan.recipients,
-        encoding: settings.mimeEncoding,
-        attach: settings.mailAsAttach,
-      });
-      // A failed delivery throws before any offset moves: the next run reports the same lines.
-      await sendMail(message, plan.recipients);
+  };
+  const fired = reportFired(summarised);
+  if (fired !== null && plan.toStdout) {
+    // Written piece by piece as the pipe takes it, and awaited: the CLI exits soon after the
+    // command returns, while a large report would still be in the pipe.
+    for (const piece of reportPieces(summarised, reportOptions)) {
+      if (!io.out.write(piece)) await new Promise<void>((resolve) => io.out.once('drain', resolve));
     }
+    await new Promise<void>((resolve, reject) => io.out.write('', (err) => (err ? reject(err) : resolve())));
+  } else if (fired !== null) {
+    const report = formatReport(summarised, reportOptions)!;
+    const subject = composeSubject(report.fired, {
+      addTag: settings.addTag,
+      reboot: plan.reboot,
+      hostname: plan.hostname,
+      date: settings.date,
+      attackSubject: settings.attackSubject,
+      securitySubject: settings.securitySubject,
+      eventsSubject: settings.eventsSubject,
+    });
+    const message = buildMessage(report.body, {
+      subject,
+      to: plan.recipients,
+      encoding: settings.mimeEncoding,
+      attach: settings.mailAsAttach,
+    });
+    // A failed delivery throws before any offset moves: the next run reports the same lines.
+    await sendMail(message, plan.recipients);
   }
   if (!plan.test) for (const commit of commits) await commit();
   return ExitCodes.OK;
@@ -290,23 +294,11 @@ function summarise<T extends { alerts: Section[]; events: Section[]; system: str
   }
 }
 
-/** What decides whether a line could be reported: any raise rule, or no ignore rule of the level. */
-interface Prefilter {
-  raise: LineMatcher;
-  ignore: LineMatcher;
-}
-
-function prefilterOf(tree: RuleTree): Prefilter {
-  return {
-    raise: anyOf([...tree.cracking.files, ...tree.violations.files]),
-    ignore: anyOf(tree.ignore.files),
-  };
-}
-
-/** Keeps `line` if logcheck could report it; returns the next sequence number. */
-function keep(rules: Prefilter, raw: string, seq: number, kept: Kept[]): number {
+/** Keeps `line` where logcheck could report it (logcheck/classify LinePartition); returns the next sequence number. */
+function keep(rules: LinePartition, raw: string, seq: number, kept: Record<'candidate' | 'system', Kept[]>): number {
   const text = stripTrailing(raw);
-  if (rules.raise.test(text) || !rules.ignore.test(text)) kept.push({ raw, key: sortKey(raw), text, seq });
+  const place = rules.placeOf(text);
+  if (place !== 'drop') kept[place].push({ raw, key: sortKey(raw), text, seq });
   return seq + 1;
 }
 
