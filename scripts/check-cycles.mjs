@@ -34,6 +34,7 @@ const LAYERS = {
   respond: ['net', 'detect', 'config', 'report', 'state'],
   control: ['net', 'config'],
   decide: ['net', 'detect', 'config', 'report', 'respond', 'state'],
+  logcheck: ['state'],
 };
 
 /** The source with comments and template-literal text blanked, so only real statements match. */

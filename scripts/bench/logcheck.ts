@@ -6,11 +6,24 @@
 // (process.resourceUsage().maxRSS, printed at exit by a preload), and whether the two reports are
 // identical. The goal (issue 11): at least 20x faster, at most 256 MB RSS.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { copyStockRules, stockRulesAvailable } from '../../test/helpers/logcheck-rules.ts';
+import { copyStockRules, logcheckUser, stockRulesAvailable } from '../../test/helpers/logcheck-rules.ts';
 import { fixed, int, mib } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,26 +32,29 @@ const SAMPLE = join(ROOT, 'test', 'fixtures', 'logcheck', 'input', 'sample.log')
 const CONF = join(ROOT, 'test', 'fixtures', 'logcheck', 'conf', 'fixture.conf');
 const TARGET_BYTES = 100 * 1024 * 1024;
 
-function logcheckUser(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const uid = spawnSync('id', ['-u', 'logcheck'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'logcheck'], { encoding: 'utf8' });
-  return uid.status === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : null;
-}
-
-function timed(argv: string[], cwd: string): { ms: number; status: number | null; stdout: string; stderr: string } {
+function timed(
+  argv: string[],
+  cwd: string,
+): { ms: number; status: number | null; stdout: string; stderr: string } {
   const started = performance.now();
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
   return { ms: performance.now() - started, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function runLogcheckBench(progress: (text: string) => void): string[] {
-  const out = ['Part 4: portsnare logcheck vs Debian logcheck 1.4.2 on a 100 MB log (level server, -o -t)', ''];
+  const out = [
+    'Part 4: portsnare logcheck vs Debian logcheck 1.4.2 on a 100 MB log (level server, -o -t)',
+    '',
+  ];
   if (!existsSync('/usr/sbin/logcheck') || !stockRulesAvailable()) {
-    return [...out, '  Skipped: Debian logcheck and logcheck-database are not installed (.ci/run installs them).'];
+    return [
+      ...out,
+      '  Skipped: Debian logcheck and logcheck-database are not installed (.ci/run installs them).',
+    ];
   }
   const user = logcheckUser();
-  if (process.getuid?.() === 0 && !user) return [...out, '  Skipped: running as root needs the logcheck user.'];
+  if (process.getuid?.() === 0 && !user)
+    return [...out, '  Skipped: running as root needs the logcheck user.'];
   const w = mkdtempSync(join(tmpdir(), 'psn-bench-logcheck-'));
   try {
     chmodSync(w, 0o755);
@@ -60,9 +76,24 @@ export function runLogcheckBench(progress: (text: string) => void): string[] {
     const lines = (bytes / sample.length) * 229;
     if (user) for (const p of [w, join(w, 'state'), log]) chownSync(p, user.uid, user.gid);
     const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
-    const args = ['-c', join(w, 'fixture.conf'), '-r', rules, '-o', '-t', '-S', join(w, 'state'), '-l', log, '-s'];
+    const args = [
+      '-c',
+      join(w, 'fixture.conf'),
+      '-r',
+      rules,
+      '-o',
+      '-t',
+      '-S',
+      join(w, 'state'),
+      '-l',
+      log,
+      '-s',
+    ];
     progress('logcheck bench: portsnare logcheck');
-    const ours = timed([...as, process.execPath, '--import', join(w, 'max-rss.mjs'), BIN, 'logcheck', ...args], w);
+    const ours = timed(
+      [...as, process.execPath, '--import', join(w, 'max-rss.mjs'), BIN, 'logcheck', ...args],
+      w,
+    );
     const rss = Number(/max-rss-kib (\d+)/.exec(ours.stderr)?.[1] ?? NaN) * 1024;
     progress('logcheck bench: Debian logcheck (about a minute)');
     const real = timed([...as, '/usr/sbin/logcheck', ...args], w);

@@ -134,7 +134,9 @@ export class LinePartition {
   readonly #ignore: LineMatcher;
 
   constructor(readonly tree: RuleTree) {
-    this.#anyRaise = cached(tree.cracking, 'raise', () => anyOf([...tree.cracking.files, ...tree.violations.files]));
+    this.#anyRaise = cached(tree.cracking, 'raise', () =>
+      anyOf([...tree.cracking.files, ...tree.violations.files]),
+    );
     this.#ignore = wholeDir(tree.ignore);
   }
 

@@ -16,7 +16,6 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { CommandIo } from '../cli/command.ts';
 import { describeError } from '../errors.ts';
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
 import { compareBytes, sortKey, stripTrailing } from './batch.ts';
@@ -26,6 +25,12 @@ import { parseConf, readConf, reportLevels, type LogcheckSettings, type ReportLe
 import { openJournalRead, openLogRead, readLogfileLists, type LogSourceEntry } from './log-source.ts';
 import { buildMessage, sendMail } from './mail.ts';
 import { composeSubject, formatReport, readIntroFiles, reportFired, reportPieces } from './report.ts';
+
+/** Where the report (`-o`) and the messages go. */
+export interface LogcheckIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
 
 export interface LogcheckOptions {
   config?: string | undefined;
@@ -65,7 +70,7 @@ interface Plan {
 
 class RunError extends Error {}
 
-export async function runLogcheck(options: LogcheckOptions, io: CommandIo): Promise<ExitCode> {
+export async function runLogcheck(options: LogcheckOptions, io: LogcheckIo): Promise<ExitCode> {
   const say = (text: string) => io.err.write(`portsnare logcheck: ${text}\n`);
   if (process.getuid?.() === 0 && !options['allow-root']) {
     // logcheck's own refusal, with its remedy.
@@ -159,7 +164,7 @@ interface Kept {
 async function runPlan(
   plan: Plan,
   options: LogcheckOptions,
-  io: CommandIo,
+  io: LogcheckIo,
   debug: (text: string) => void,
 ): Promise<ExitCode> {
   const { settings } = plan;
@@ -212,12 +217,19 @@ async function runPlan(
     }
     commits.push(() => read.commit());
   }
-  debug(`${seq} new line(s); ${kept.candidate.length} match a raise rule, ${kept.system.length} no ignore rule`);
-  const sections = classifyPartitioned(orderKept(kept.candidate, settings.sortUniq), orderKept(kept.system, settings.sortUniq), tree, {
-    attack: settings.attackSubject,
-    security: settings.securitySubject,
-    events: settings.eventsSubject,
-  });
+  debug(
+    `${seq} new line(s); ${kept.candidate.length} match a raise rule, ${kept.system.length} no ignore rule`,
+  );
+  const sections = classifyPartitioned(
+    orderKept(kept.candidate, settings.sortUniq),
+    orderKept(kept.system, settings.sortUniq),
+    tree,
+    {
+      attack: settings.attackSubject,
+      security: settings.securitySubject,
+      events: settings.eventsSubject,
+    },
+  );
   const intro = await readIntroFiles(plan.ruleDir);
   const summarised = plan.summary ? summarise(sections, settings.syslogSummaryProgram, debug) : sections;
   const reportOptions = {
@@ -288,14 +300,24 @@ function summarise<T extends { alerts: Section[]; events: Section[]; system: str
       return result;
     };
     const section = (s: Section): Section => ({ heading: s.heading, lines: run(s.lines) });
-    return { ...sections, alerts: sections.alerts.map(section), events: sections.events.map(section), system: run(sections.system) };
+    return {
+      ...sections,
+      alerts: sections.alerts.map(section),
+      events: sections.events.map(section),
+      system: run(sections.system),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Keeps `line` where logcheck could report it (logcheck/classify LinePartition); returns the next sequence number. */
-function keep(rules: LinePartition, raw: string, seq: number, kept: Record<'candidate' | 'system', Kept[]>): number {
+function keep(
+  rules: LinePartition,
+  raw: string,
+  seq: number,
+  kept: Record<'candidate' | 'system', Kept[]>,
+): number {
   const text = stripTrailing(raw);
   const place = rules.placeOf(text);
   if (place !== 'drop') kept[place].push({ raw, key: sortKey(raw), text, seq });

@@ -2,6 +2,7 @@
 // installed by .ci/run) plus ignore.d.server/rsyslog, which the fixture host had from the rsyslog
 // package and .ci/run takes from that package into test/.cache (rsyslog itself is not installed:
 // it would start a syslog daemon on /dev/log). Tests never write under /etc/logcheck.
+import { spawnSync } from 'node:child_process';
 import { chownSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './daemon.ts';
@@ -35,5 +36,21 @@ export function copyStockRules(dir: string, owner?: { uid: number; gid: number }
 /** chown -R. */
 export function chownTree(path: string, owner: { uid: number; gid: number }): void {
   chownSync(path, owner.uid, owner.gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);
+  if (statSync(path).isDirectory())
+    for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);
+}
+
+/** As root, tests run logcheck and `portsnare logcheck` as the logcheck user (logcheck refuses root); else as themselves. */
+export function logcheckUser(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const uid = spawnSync('id', ['-u', 'logcheck'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'logcheck'], { encoding: 'utf8' });
+  return uid.status === 0 ? { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) } : null;
+}
+
+/** The argument vector that runs `argv` as `user` (setpriv), or `argv` itself. */
+export function asUser(user: { uid: number; gid: number } | null, argv: readonly string[]): string[] {
+  return user
+    ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', ...argv]
+    : [...argv];
 }

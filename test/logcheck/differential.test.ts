@@ -19,20 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { copyStockRules, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import { copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
 import { prng } from '../builders/fuzz.ts';
 
 // The fixtures of ../shared/reference/logcheck-fixtures, copied into the repository (CI has no ../shared).
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'logcheck');
 const LOGCHECK = '/usr/sbin/logcheck';
-
-/** As root, the tests run both programs as the logcheck user (logcheck refuses root); else as themselves. */
-function logcheckUser(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const id = spawnSync('id', ['-u', 'logcheck'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'logcheck'], { encoding: 'utf8' });
-  return id.status === 0 ? { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) } : null;
-}
 
 /** The sample's lines with their variable parts redrawn, `n` of them. */
 function generate(n: number, seed: number): string[] {
@@ -79,6 +71,8 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
   chmodSync(w, 0o755);
   writeFileSync(join(w, 'fixture.conf'), readFileSync(join(FIXTURES, 'conf', 'fixture.conf')));
   const rules = copyStockRules(join(w, 'rules'), user);
+  mkdirSync(join(w, 'state'));
+  if (user) chownSync(join(w, 'state'), user.uid, user.gid);
   const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
   const cmd = (argv: string[]) => (as.length > 0 ? [...as, ...argv] : argv);
   for (const [seed, levels] of [

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  chownSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -16,7 +15,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +22,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { copyStockRules, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import { chownTree, copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
 
 // The fixtures of ../shared/reference/logcheck-fixtures, copied into the repository (CI has no ../shared).
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'logcheck');
@@ -50,19 +48,8 @@ function fixtures(): Fixture[] {
     });
 }
 
-/** The uid and gid of the logcheck user, when the test runs as root and the user exists. */
-function logcheckUser(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const id = spawnSync('id', ['-u', 'logcheck'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'logcheck'], { encoding: 'utf8' });
-  if (id.status !== 0) return null;
-  return { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-function chownTree(path: string, user: { uid: number; gid: number } | null): void {
-  if (!user) return;
-  chownSync(path, user.uid, user.gid);
-  if (statSync(path).isDirectory()) for (const entry of readdirSync(path)) chownTree(join(path, entry), user);
+function chownTo(path: string, user: { uid: number; gid: number } | null): void {
+  if (user) chownTree(path, user);
 }
 
 const sampleLines = (w: string) => readFileSync(join(w, 'sample.log'), 'utf8').split('\n').slice(0, -1);
@@ -117,7 +104,7 @@ function setup(user: { uid: number; gid: number } | null): string {
   for (const d of ['cracking.d', 'violations.d', 'ignore.d.server']) {
     cpSync(join(FIXTURES, 'proposed-rules', d, 'portsentry'), join(w, 'rules-ps', d, 'portsentry'));
   }
-  chownTree(w, user);
+  chownTo(w, user);
   chmodSync(w, 0o755);
   return w;
 }
@@ -243,7 +230,7 @@ test('rotation and half-written lines: nothing lost, nothing repeated, logcheck 
         const d = join(w, `rot-${name}`);
         mkdirSync(join(d, 'state'), { recursive: true });
         writeFileSync(join(d, 'syslog'), [1, 2, 3].map((i) => `${part('A', i, 'before run 1')}\n`).join(''));
-        chownTree(d, user);
+        chownTo(d, user);
         const args = ['-c', conf(w, name), '-o', '-S', join(d, 'state'), '-l', join(d, 'syslog'), '-s'];
         const run1 = run(w, args, user, false);
         assert.equal(run1.stdout, readFileSync(join(EXPECTED, `rotation-${name}-run1.txt`), 'utf8'));
@@ -265,7 +252,7 @@ test('rotation and half-written lines: nothing lost, nothing repeated, logcheck 
           Array.from({ length: c }, (_, i) => `${part('C', i + 1, 'new file after rotation')}\n`).join(''),
           { flag: 'a' },
         );
-        chownTree(d, user);
+        chownTo(d, user);
         const run2 = run(w, args, user, false);
         const shown = run2.stdout.split('\n').filter((l) => l.includes('rotdemo[77]'));
         const want = [1, 2, 3].map((i) => part('B', i, 'appended after run 1, then rotated away'));
@@ -292,7 +279,7 @@ test('rotation and half-written lines: nothing lost, nothing repeated, logcheck 
       const d = join(w, 'partial');
       mkdirSync(join(d, 'state'), { recursive: true });
       writeFileSync(join(d, 'syslog'), 'Nov 22 12:00:01 host partial[1]: this line is being writ');
-      chownTree(d, user);
+      chownTo(d, user);
       const args = [
         '-c',
         join(w, 'fixture.conf'),

@@ -5,22 +5,13 @@
 // with `portsnare logcheck` and, on the same input and rules, with the real logcheck 1.4.2.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatMessage, type LogMessage } from '../../src/report/messages.ts';
 import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { chownTree, copyStockRules, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import { chownTree, copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
 
 type Where = 'alert' | 'event' | 'ignored';
 
@@ -103,13 +94,6 @@ const MESSAGES: [LogMessage, Where][] = [
   ],
   [{ kind: 'counters', counters: { hits: 3, alerts: 1 } }, 'ignored'],
 ];
-
-function logcheckUser(): { uid: number; gid: number } | null {
-  if (process.getuid?.() !== 0) return null;
-  const id = spawnSync('id', ['-u', 'logcheck'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'logcheck'], { encoding: 'utf8' });
-  return id.status === 0 ? { uid: Number(id.stdout), gid: Number(gid.stdout) } : null;
-}
 
 /** Every message, both idents, both stamps; each line remembers where it should land. */
 function lines(): { line: string; where: Where }[] {
