@@ -34,6 +34,15 @@ function batchOf(file: string): string[] {
   );
 }
 
+/** `sort -u` (C.UTF-8: code point order, whole lines), then trailing blanks stripped. */
+function sortUniqBatchOf(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return [...new Set(lines)]
+    .sort()
+    .map((line) => line.replace(/[\t-\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+$/u, ''));
+}
+
 interface Report {
   alerts: Section[];
   events: Section[];
@@ -64,9 +73,9 @@ function parseReport(file: string): Report {
   return out;
 }
 
-function check(ruleDir: string, level: ReportLevel, log: string, report: string): void {
+function check(ruleDir: string, level: ReportLevel, log: string, report: string, batch = batchOf): void {
   const tree = loadRuleTree({ ruleDir, level });
-  const got = classify(batchOf(join(FIX, 'input', log)), tree);
+  const got = classify(batch(join(FIX, 'input', log)), tree);
   const want = parseReport(join(FIX, 'expected', report));
   assert.deepEqual(got.alerts, want.alerts, `${report}: alerts`);
   assert.deepEqual(got.events, want.events, `${report}: events`);
@@ -122,6 +131,10 @@ test('level paranoid on the sample: the sections of report-paranoid.txt', () => 
 
 test('RFC 3339 stamps at level server: the sections of report-server-rfc3339.txt', () => {
   check(fixtureTree(), 'server', 'sample-rfc3339.log', 'report-server-rfc3339.txt');
+});
+
+test('SORTUNIQ=1 (sort -u) at level server: the sections of report-server-sortuniq.txt', () => {
+  check(fixtureTree(), 'server', 'sample.log', 'report-server-sortuniq.txt', sortUniqBatchOf);
 });
 
 test('the proposed PortSentry rules on top of Debian: report-server-with-proposed-portsentry-rules.txt', () => {
