@@ -459,15 +459,19 @@ class Parser {
  */
 export function translateEre(pattern: string): EreTranslation {
   const form = (charset: Charset): { form: EreForm; backrefs: boolean } => {
-    // A first pass with capturing groups learns whether the rule has back-references.
-    const full = new Parser(pattern, true, charset);
-    const branches = full.parseTop();
-    const source = branches.map((b) => b.join('')).join('|');
-    if (full.backrefs)
-      return { form: { source, flags: charset.flags, branches: [[source]] }, backrefs: true };
-    const bare = new Parser(pattern, false, charset).parseTop();
-    const bareSource = bare.map((b) => b.join('')).join('|');
-    return { form: { source: bareSource, flags: charset.flags, branches: bare }, backrefs: false };
+    // Groups are non-capturing unless back-references need their numbers (3 Debian rules of
+    // 1,925): parse that way first, and again with capturing groups only when a `\N` showed up.
+    const bare = new Parser(pattern, false, charset);
+    const branches = bare.parseTop();
+    if (!bare.backrefs) {
+      const source = branches.map((b) => b.join('')).join('|');
+      return { form: { source, flags: charset.flags, branches }, backrefs: false };
+    }
+    const source = new Parser(pattern, true, charset)
+      .parseTop()
+      .map((b) => b.join(''))
+      .join('|');
+    return { form: { source, flags: charset.flags, branches: [[source]] }, backrefs: true };
   };
   const unicode = form(UNICODE);
   return { unicode: unicode.form, ascii: form(ASCII).form, backrefs: unicode.backrefs };

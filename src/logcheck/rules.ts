@@ -217,8 +217,13 @@ function makeDir(files: Map<string, Rule[]>): RuleDir {
   const list: RuleFile[] = [...files.entries()]
     .sort(([a], [b]) => byteOrder(a, b))
     .map(([name, rules]) => {
-      const matcher = compileRules(rules);
-      return { name, rules, test: (line: string, ascii?: boolean) => matcher.test(line, ascii) };
+      // Compiled on first use: classify() tests most files only through merged matchers.
+      let matcher: LineMatcher | null = null;
+      return {
+        name,
+        rules,
+        test: (line: string, ascii?: boolean) => (matcher ??= compileRules(rules)).test(line, ascii),
+      };
     });
   const byName = new Map(list.map((f) => [f.name, f]));
   return { files: list, get: (name) => byName.get(name) };
