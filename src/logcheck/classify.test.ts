@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify, type Section } from './classify.ts';
@@ -24,14 +24,34 @@ function keyOf(line: string): string {
 }
 
 /** The batch as logcheck builds it: `sort -k 1,3 -s` (C.UTF-8: code point order), then trailing blanks stripped. */
-function batchOf(file: string): string[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
+function batchOf(file: string, isText = false): string[] {
+  const lines = (isText ? file : readFileSync(file, 'utf8')).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const keyed = lines.map((line) => ({ line, key: keyOf(line) }));
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)); // Array.prototype.sort is stable
   return keyed.map(({ line }) =>
     line.replace(/[\t-\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+$/u, ''),
   );
+}
+
+/** Several logs as logcheck sorts them: `sort -k 1,3 -s` over their outputs in glob (name) order. */
+function batchOfMany(...files: string[]): string[] {
+  return batchOf(
+    files
+      .sort()
+      .map((f) => readFileSync(f, 'utf8'))
+      .join(''),
+    true,
+  );
+}
+
+/** `sort -u` (C.UTF-8: code point order, whole lines), then trailing blanks stripped. */
+function sortUniqBatchOf(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return [...new Set(lines)]
+    .sort()
+    .map((line) => line.replace(/[\t-\r \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+$/u, ''));
 }
 
 interface Report {
@@ -64,9 +84,9 @@ function parseReport(file: string): Report {
   return out;
 }
 
-function check(ruleDir: string, level: ReportLevel, log: string, report: string): void {
+function check(ruleDir: string, level: ReportLevel, log: string, report: string, batch = batchOf): void {
   const tree = loadRuleTree({ ruleDir, level });
-  const got = classify(batchOf(join(FIX, 'input', log)), tree);
+  const got = classify(batch(join(FIX, 'input', log)), tree);
   const want = parseReport(join(FIX, 'expected', report));
   assert.deepEqual(got.alerts, want.alerts, `${report}: alerts`);
   assert.deepEqual(got.events, want.events, `${report}: events`);
@@ -122,6 +142,16 @@ test('level paranoid on the sample: the sections of report-paranoid.txt', () => 
 
 test('RFC 3339 stamps at level server: the sections of report-server-rfc3339.txt', () => {
   check(fixtureTree(), 'server', 'sample-rfc3339.log', 'report-server-rfc3339.txt');
+});
+
+test('two logs in two formats (sample.log + sample-rfc3339.log): report-server-mixed-formats.txt', () => {
+  check(fixtureTree(), 'server', 'sample.log', 'report-server-mixed-formats.txt', () =>
+    batchOfMany(join(FIX, 'input', 'sample.log'), join(FIX, 'input', 'sample-rfc3339.log')),
+  );
+});
+
+test('SORTUNIQ=1 (sort -u) at level server: the sections of report-server-sortuniq.txt', () => {
+  check(fixtureTree(), 'server', 'sample.log', 'report-server-sortuniq.txt', sortUniqBatchOf);
 });
 
 test('the proposed PortSentry rules on top of Debian: report-server-with-proposed-portsentry-rules.txt', () => {
@@ -197,4 +227,26 @@ test('cancel rules: C/F, C/logcheck-F, C/local-*; a cancelled line is reported n
   ]);
   assert.deepEqual(got.system, []);
   assert.deepEqual(got.fired, { attack: false, security: true, system: false });
+});
+
+test('cracking.d is the "higher" filter of events only when an alert section was emitted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lc-higher-'));
+  for (const [path, text] of [
+    ['cracking.d/a', 'X\n'],
+    ['violations.d/b', 'X|Y\n'],
+    ['cracking.ignore.d/a', 'X\n'],
+  ] as const) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  const batch = ['X1', 'Y1'];
+  const off = classify(batch, loadRuleTree({ ruleDir: dir }));
+  assert.deepEqual(off.alerts, [{ heading: 'Security Alerts for a', lines: ['X1'] }]);
+  assert.deepEqual(off.events, [{ heading: 'Security Events for b', lines: ['Y1'] }]);
+  assert.deepEqual(off.system, []);
+  // SUPPORT_CRACKING_IGNORE=1: the alert is cancelled, so cracking.d no longer filters the events.
+  const on = classify(batch, loadRuleTree({ ruleDir: dir, supportCrackingIgnore: true }));
+  assert.deepEqual(on.alerts, []);
+  assert.deepEqual(on.events, [{ heading: 'Security Events for b', lines: ['X1', 'Y1'] }]);
+  assert.deepEqual(on.fired, { attack: false, security: true, system: false });
 });

@@ -89,18 +89,22 @@ test('differential: each Debian rule file over the samples agrees with grep -E -
   writeFileSync(input, lines.join('\n') + '\n');
   let pairs = 0;
   let matched = 0;
+  let perRule = 0;
   for (const [path, rules] of debianRuleFiles()) {
     if (rules.length === 0) continue;
     const ruleFile = join(dir, 'rules');
     writeFileSync(ruleFile, rules.join('\n') + '\n');
-    const r = spawnSync('grep', ['-E', '-a', '-n', '-f', ruleFile, input], { env: GREP_ENV });
-    assert.ok(r.status === 0 || r.status === 1, `grep failed on ${path}: ${String(r.stderr)}`);
-    const grepHits = new Set(
-      String(r.stdout)
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => Number(l.slice(0, l.indexOf(':'))) - 1),
-    );
+    const grepLines = (args: string[]): Set<number> => {
+      const r = spawnSync('grep', ['-E', '-a', '-n', ...args, input], { env: GREP_ENV });
+      assert.ok(r.status === 0 || r.status === 1, `grep failed on ${path}: ${String(r.stderr)}`);
+      return new Set(
+        String(r.stdout)
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => Number(l.slice(0, l.indexOf(':'))) - 1),
+      );
+    };
+    const grepHits = grepLines(['-f', ruleFile]);
     const res = rules.map((rule) => compileEre(rule));
     const ascii = rules.map((rule) => compileEre(rule, { ascii: true }));
     lines.forEach((line, i) => {
@@ -114,10 +118,23 @@ test('differential: each Debian rule file over the samples agrees with grep -E -
       assert.equal(ours, grepHits.has(i), `${path} on line ${i + 1}: ${line}`);
       if (ours) matched++;
     });
+    // Where the file matched something, each rule alone too: one rule's mistake could hide behind
+    // another rule of the file matching the same line. (Where nothing matched, no rule did.)
+    if (grepHits.size > 0) {
+      rules.forEach((rule, k) => {
+        const want = grepLines(['-e', rule]);
+        const re = res[k] as RegExp;
+        lines.forEach((line, i) =>
+          assert.equal(re.test(line), want.has(i), `${path}: ${rule} on line ${i + 1}`),
+        );
+        perRule++;
+      });
+    }
     pairs += rules.length * lines.length;
   }
   assert.ok(pairs > 100_000, `only ${pairs} (rule, line) pairs`);
   assert.ok(matched > 50, `only ${matched} matches: the comparison would prove little`);
+  assert.ok(perRule > 100, `only ${perRule} rules compared one by one`);
 });
 
 /** Hand-made cases: [pattern, line]; each is asked of grep and of compileEre. */

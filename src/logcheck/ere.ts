@@ -24,14 +24,17 @@
  *   ranges are by code point (C.UTF-8 collation), `[[.x.]]` and `[[=x=]]` accept one ASCII
  *   character, `[:alpha:]` outside a bracket is an error, as is `[a-c-e]`.
  *
- * Locale: C.UTF-8, the locale Debian's cron gives logcheck when /etc/default/locale names none and
- * the one fixtures were made in. Classes are Unicode-aware as glibc's C.UTF-8 tables are: alpha is
+ * Locale: C.UTF-8, the one the fixtures were made in (logcheck runs grep in whatever locale cron's
+ * pam_env gives it; in the C locale `é` would not be alpha, a difference only non-ASCII lines can
+ * show). Classes are Unicode-aware as glibc's C.UTF-8 tables are: alpha is
  * Alphabetic plus non-ASCII decimal digits (`é` is alpha, grep agrees), alnum adds 0-9, digit and
  * xdigit stay ASCII, space is the ASCII six plus Unicode spaces except the no-break ones (U+00A0,
  * U+2007, U+202F), punct is graph minus alnum (so U+00A0 is punct, as grep says), cntrl is Cc, Zl
  * and Zp. `\w` is alnum plus `_`, and `\b` `\<` `\>` use that class (JS's own `\b` is ASCII-only).
- * `.` matches anything but a newline (a line never holds one; `\r` does match, as in grep). The
- * RegExp gets the `v` flag (set operations for alpha = alnum minus 0-9; Node 20 has it).
+ * `.` matches anything but a newline (a line never holds one; `\r` and NUL do match, as with
+ * logcheck's `grep --text`). The RegExp gets the `v` flag (set operations for alpha = alnum minus
+ * 0-9; Node 20 has it). Each rule also gets an ASCII form, right only for pure-ASCII lines and
+ * faster (see ASCII below).
  *
  * Differences left: a back-reference to a group that did not take part in the match matches the
  * empty string in JS but fails in glibc; only three Debian rules use back-references and none can
@@ -456,15 +459,19 @@ class Parser {
  */
 export function translateEre(pattern: string): EreTranslation {
   const form = (charset: Charset): { form: EreForm; backrefs: boolean } => {
-    // A first pass with capturing groups learns whether the rule has back-references.
-    const full = new Parser(pattern, true, charset);
-    const branches = full.parseTop();
-    const source = branches.map((b) => b.join('')).join('|');
-    if (full.backrefs)
-      return { form: { source, flags: charset.flags, branches: [[source]] }, backrefs: true };
-    const bare = new Parser(pattern, false, charset).parseTop();
-    const bareSource = bare.map((b) => b.join('')).join('|');
-    return { form: { source: bareSource, flags: charset.flags, branches: bare }, backrefs: false };
+    // Groups are non-capturing unless back-references need their numbers (3 Debian rules of
+    // 1,925): parse that way first, and again with capturing groups only when a `\N` showed up.
+    const bare = new Parser(pattern, false, charset);
+    const branches = bare.parseTop();
+    if (!bare.backrefs) {
+      const source = branches.map((b) => b.join('')).join('|');
+      return { form: { source, flags: charset.flags, branches }, backrefs: false };
+    }
+    const source = new Parser(pattern, true, charset)
+      .parseTop()
+      .map((b) => b.join(''))
+      .join('|');
+    return { form: { source, flags: charset.flags, branches: [[source]] }, backrefs: true };
   };
   const unicode = form(UNICODE);
   return { unicode: unicode.form, ascii: form(ASCII).form, backrefs: unicode.backrefs };

@@ -30,14 +30,17 @@
  * below; other lines get the Unicode forms, compiled on first need.
  *
  * Measured with `node --import tsx scripts/bench/logcheck-rules.ts` (node 20.20, 2 CPUs shared with
- * other jobs, load average 3-6, so figures vary by +-40 % between runs): level server, 1,555 rules,
- * the two fixture samples repeated to 458,000 lines (50.8 MB; 60 % of them PortSentry lines no rule
- * ignores, the slow case where every alternative is tried): System Events filter alone 390,000 -
- * 660,000 lines/s; whole classify() 1.55 s best of 5 (32.7 MB/s, 12x logcheck's 2.67 MB/s on the
- * same content, logcheck.md §1.12), 2.7 s on its first run (7x). Not yet the 20x goal: what is left
- * is the 53-way fan-out after Debian's common prefix, whose broad children (`[[:alnum:]-]+`, `.*`,
- * optional groups) V8 tries one by one on every line that no rule ignores (2-4 us such a line,
- * 0.2-1.5 us a line that is ignored). Load + compile of the tree: ~1 s.
+ * other jobs: figures vary by up to 40 % with the load): level server, 1,555 rules, the two fixture
+ * samples repeated to 458,000 lines (50.8 MB; 60 % of them PortSentry lines no rule ignores, the
+ * slow case where every alternative is tried). System Events filter alone (ignore.d.server +
+ * paranoid, cracking.d, violations.d merged): 690,000-710,000 lines/s at load 3 (390,000 at load
+ * 6). Whole classify() (logcheck/classify): 0.85-0.89 s best of 5, 0.90-1.00 s first run, i.e.
+ * 51-60 MB/s, 19-22x logcheck's 2.67 MB/s on the same content (logcheck.md §1.12; reading,
+ * sorting and stripping the batch not included). What is left is the 53-way fan-out after Debian's
+ * common prefix, whose broad children (`[[:alnum:]-]+`, `.*`, optional groups) V8 tries one by one
+ * on a line no rule ignores (2-4 us such a line, 0.2-1.5 us an ignored one). Guarding the
+ * unanchored alternatives with String.prototype.includes of their leading literals was tried and
+ * was slower (900 vs 470 ns a line for the 12 of level server). Load + compile of the tree: ~1 s.
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -214,8 +217,13 @@ function makeDir(files: Map<string, Rule[]>): RuleDir {
   const list: RuleFile[] = [...files.entries()]
     .sort(([a], [b]) => byteOrder(a, b))
     .map(([name, rules]) => {
-      const matcher = compileRules(rules);
-      return { name, rules, test: (line: string, ascii?: boolean) => matcher.test(line, ascii) };
+      // Compiled on first use: classify() tests most files only through merged matchers.
+      let matcher: LineMatcher | null = null;
+      return {
+        name,
+        rules,
+        test: (line: string, ascii?: boolean) => (matcher ??= compileRules(rules)).test(line, ascii),
+      };
     });
   const byName = new Map(list.map((f) => [f.name, f]));
   return { files: list, get: (name) => byName.get(name) };
