@@ -9,13 +9,14 @@
 // filter alone (ignore.d.server + paranoid, cracking.d, violations.d merged: ~1,550 rules); lines/s
 // and MB/s of the whole classify(). The real logcheck took 88 s for 235 MB at level server on this
 // kind of machine (logcheck.md §1.12), i.e. 2.7 MB/s.
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { classify } from '../../src/logcheck/classify.ts';
 import { compileRules, loadRuleTree } from '../../src/logcheck/rules.ts';
 
 const repeat = Number(process.argv[2] ?? 1000);
 const ruleDir = process.argv[3] ?? '/etc/logcheck';
-const FIX = '/work/shared/reference/logcheck-fixtures/input';
+const FIX = fileURLToPath(new URL('../../test/fixtures/logcheck/input', import.meta.url));
 
 const base = ['sample.log', 'sample-rfc3339.log'].flatMap((f) =>
   readFileSync(`${FIX}/${f}`, 'utf8')

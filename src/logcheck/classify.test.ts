@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { classify, type Section } from './classify.ts';
 import { loadRuleTree, RuleFileError, type ReportLevel } from './rules.ts';
 
-const FIX = '/work/shared/reference/logcheck-fixtures';
+const FIX = fileURLToPath(new URL('../../test/fixtures/logcheck', import.meta.url));
 const RULE_DIRS = [
   'cracking.d',
   'cracking.ignore.d',

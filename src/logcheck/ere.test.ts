@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +17,7 @@ const DIRS = [
   'ignore.d.server',
   'ignore.d.workstation',
 ];
-const FIXTURES = '/work/shared/reference/logcheck-fixtures/input';
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/logcheck/input', import.meta.url));
 const GREP_ENV = { ...process.env, LC_ALL: 'C.UTF-8' };
 
 /** Every Debian rule file: [path, its rules (non-blank, first character not `#`)]. */

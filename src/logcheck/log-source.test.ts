@@ -36,7 +36,7 @@ import {
   writeOffsetSidecar,
 } from './offsets.ts';
 
-const FIXTURES = new URL('../../test/fixtures/logcheck/', import.meta.url);
+const FIXTURES = new URL('../../test/fixtures/logcheck/expected/', import.meta.url);
 
 const A = [1, 2, 3].map((i) => `Nov 22 11:00:0${i} host rotdemo[77]: part A line ${i} (before run 1)`);
 const B = [1, 2, 3].map(

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { compileEre } from './ere.ts';
 import { anyOf, compileRules, loadRuleTree, parseRuleText, RuleFileError, type Rule } from './rules.ts';
 
-const FIX = '/work/shared/reference/logcheck-fixtures';
+const FIX = fileURLToPath(new URL('../../test/fixtures/logcheck', import.meta.url));
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'lc-tree-'));
