@@ -23,7 +23,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { copyStockRules, logcheckUser, stockRulesAvailable } from '../../test/helpers/logcheck-rules.ts';
+import {
+  asUser,
+  copyStockRules,
+  LOGCHECK,
+  logcheckUser,
+  printRunArgs,
+  stockRulesAvailable,
+} from '../../test/helpers/logcheck-rules.ts';
 import { fixed, int, mib } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -75,28 +82,21 @@ export function runLogcheckBench(progress: (text: string) => void): string[] {
     closeSync(fd);
     const lines = (bytes / sample.length) * 229;
     if (user) for (const p of [w, join(w, 'state'), log]) chownSync(p, user.uid, user.gid);
-    const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
-    const args = [
-      '-c',
-      join(w, 'fixture.conf'),
-      '-r',
+    const args = printRunArgs({
+      conf: join(w, 'fixture.conf'),
       rules,
-      '-o',
-      '-t',
-      '-S',
-      join(w, 'state'),
-      '-l',
+      state: join(w, 'state'),
       log,
-      '-s',
-    ];
+      level: '-s',
+    });
     progress('logcheck bench: portsnare logcheck');
     const ours = timed(
-      [...as, process.execPath, '--import', join(w, 'max-rss.mjs'), BIN, 'logcheck', ...args],
+      asUser(user, [process.execPath, '--import', join(w, 'max-rss.mjs'), BIN, 'logcheck', ...args]),
       w,
     );
     const rss = Number(/max-rss-kib (\d+)/.exec(ours.stderr)?.[1] ?? NaN) * 1024;
     progress('logcheck bench: Debian logcheck (about a minute)');
-    const real = timed([...as, '/usr/sbin/logcheck', ...args], w);
+    const real = timed(asUser(user, [LOGCHECK, ...args]), w);
     const same = ours.stdout === real.stdout;
     out.push(
       `  Log: ${fixed(bytes / 1e6, 0)} MB, ${int(lines)} lines (the sample repeated); report ${fixed(real.stdout.length / 1e6, 1)} MB.`,

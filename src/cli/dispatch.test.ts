@@ -44,6 +44,7 @@ const EXPECTED_USAGE =
     '  block ADDR             Ban an address by hand in every blocking backend (never one the daemon must not block)',
     '  unblock ADDR|CIDR      Lift every ban an address or CIDR block covers, from every backend and the store',
     '  flush                  Lift every ban portsnare made, in every backend; touches nothing it did not add',
+    '  logcheck               Logcheck, drop-in: mail (or print) the log lines added since the last run that the rules do not ignore',
     '',
     'status, list, block, unblock and flush talk to the running daemon over STATE_DIR/portsnare.sock (root only); with no daemon they act on the ban store directly.',
     '',
@@ -87,9 +88,31 @@ const EXPECTED_USAGE =
     'Options of flush:',
     '  -c, --config PATH            portsentry.conf to read (default /etc/portsentry/portsentry.conf; built-in defaults if absent)',
     '  -h, --help                   Show this help',
+    '',
+    'Options of logcheck:',
+    '  -c, --config CFG             logcheck.conf to read (default /etc/logcheck/logcheck.conf)',
+    '  -d, --debug                  Say on stderr what is read and decided',
+    '  -H, --hostname HOST          Host name in the subject',
+    '  -l, --logfile LOG            Check only this file (the logfile lists are not read)',
+    '  -L, --logfiles-list CFG      Logfile list (default /etc/logcheck/logcheck.logfiles)',
+    '  -D, --logfiles-dir DIR       Directory of *.logfiles lists (default /etc/logcheck/logcheck.logfiles.d)',
+    '  -m, --mail-to MAIL           Recipient (SENDMAILTO)',
+    '  -o, --stdout                 Print the report instead of mailing it',
+    '  -p, --paranoid               Report level paranoid',
+    '  -r, --rules-dir DIR          Rule directory (RULEDIR, default /etc/logcheck)',
+    '  -R, --reboot                 Prefix the subject with "Reboot: "',
+    '  -s, --server                 Report level server',
+    '  -S, --state-dir DIR          Offset directory (default /var/lib/logcheck)',
+    '  -t, --test                   Leave every offset as it was',
+    '  -T, --keep-temp              Accepted for compatibility (portsnare keeps no temporary files)',
+    '  -u, --summary                Run SYSLOG_SUMMARY over each section',
+    '  -v, --version                Print the version',
+    '  -w, --workstation            Report level workstation',
+    '      --allow-root             Run as root although logcheck would refuse',
+    '  -h, --help                   Show this help',
   ].join('\n') + '\n';
 
-const NAMES = ['run', 'check-config', 'replay', 'status', 'list', 'block', 'unblock', 'flush'];
+const NAMES = ['run', 'check-config', 'replay', 'status', 'list', 'block', 'unblock', 'flush', 'logcheck'];
 
 test('the table has every command, in usage order, and each is found by its name', () => {
   assert.deepEqual(

@@ -5,18 +5,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classify, type Section } from './classify.ts';
-import { loadRuleTree, RuleFileError, type ReportLevel } from './rules.ts';
+import { loadRuleTree, RULE_DIRS, RuleFileError, type ReportLevel } from './rules.ts';
 
 const FIX = fileURLToPath(new URL('../../test/fixtures/logcheck', import.meta.url));
-const RULE_DIRS = [
-  'cracking.d',
-  'cracking.ignore.d',
-  'violations.d',
-  'violations.ignore.d',
-  'ignore.d.paranoid',
-  'ignore.d.server',
-  'ignore.d.workstation',
-];
 
 /** End of the `sort -k 1,3` key: the end of the third blank-separated field (leading blanks included). */
 function keyOf(line: string): string {

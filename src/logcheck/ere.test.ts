@@ -5,25 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RULE_DIRS } from './rules.ts';
 import { compileEre, isAscii, RuleSyntaxError, translateEre } from './ere.ts';
 
 const RULEDIR = '/etc/logcheck';
-const DIRS = [
-  'cracking.d',
-  'cracking.ignore.d',
-  'violations.d',
-  'violations.ignore.d',
-  'ignore.d.paranoid',
-  'ignore.d.server',
-  'ignore.d.workstation',
-];
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/logcheck/input', import.meta.url));
 const GREP_ENV = { ...process.env, LC_ALL: 'C.UTF-8' };
 
 /** Every Debian rule file: [path, its rules (non-blank, first character not `#`)]. */
 function debianRuleFiles(): [string, string[]][] {
   const out: [string, string[]][] = [];
-  for (const dir of DIRS) {
+  for (const dir of RULE_DIRS) {
     let names: string[];
     try {
       names = readdirSync(join(RULEDIR, dir)).sort();

@@ -51,6 +51,17 @@ import { isAscii, RuleSyntaxError, translateEre, type EreForm, type EreTranslati
 export type ReportLevel = 'paranoid' | 'server' | 'workstation';
 
 /** The ignore.d directories each level merges (logcheck's REPORTLEVELS, same order). */
+/** Every rule directory logcheck reads, in the order this module describes them. */
+export const RULE_DIRS = [
+  'cracking.d',
+  'cracking.ignore.d',
+  'violations.d',
+  'violations.ignore.d',
+  'ignore.d.paranoid',
+  'ignore.d.server',
+  'ignore.d.workstation',
+] as const;
+
 export const LEVEL_DIRS: Readonly<Record<ReportLevel, readonly string[]>> = {
   workstation: ['ignore.d.workstation', 'ignore.d.server', 'ignore.d.paranoid'],
   server: ['ignore.d.server', 'ignore.d.paranoid'],

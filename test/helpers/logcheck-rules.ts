@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { chownSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './daemon.ts';
+import { PORTSNARE_BIN, REPO_ROOT } from './daemon.ts';
 
 export const RSYSLOG_RULE = join(
   REPO_ROOT,
@@ -53,4 +53,33 @@ export function asUser(user: { uid: number; gid: number } | null, argv: readonly
   return user
     ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', ...argv]
     : [...argv];
+}
+
+/** The arguments of a printed, offset-keeping run (`-o -t`) of logcheck or `portsnare logcheck`. */
+export function printRunArgs(o: {
+  conf: string;
+  rules: string;
+  state: string;
+  log: string;
+  level: string;
+}): string[] {
+  return ['-c', o.conf, '-r', o.rules, '-o', '-t', '-S', o.state, '-l', o.log, o.level];
+}
+
+export const LOGCHECK = '/usr/sbin/logcheck';
+
+/** `args` given to `portsnare logcheck` and to the real logcheck, each run as `user`, in `cwd`. */
+export function runOursAndLogcheck(
+  user: { uid: number; gid: number } | null,
+  args: readonly string[],
+  cwd: string,
+) {
+  const run = (argv: string[]) => {
+    const full = asUser(user, argv);
+    return spawnSync(full[0]!, full.slice(1), { cwd, encoding: 'utf8', maxBuffer: 1 << 28 });
+  };
+  return {
+    ours: run([process.execPath, PORTSNARE_BIN, 'logcheck', ...args]),
+    real: run([LOGCHECK, ...args]),
+  };
 }

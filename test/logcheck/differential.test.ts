@@ -4,7 +4,6 @@
 // The inputs are the fixtures' sample lines with their variable parts changed (times, hosts, pids,
 // addresses, ports, user names), in both timestamp formats, plus lines of portsnare's own texts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -18,13 +17,19 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import { REPO_ROOT } from '../helpers/daemon.ts';
+import {
+  copyStockRules,
+  LOGCHECK,
+  logcheckUser,
+  printRunArgs,
+  runOursAndLogcheck,
+  stockRulesAvailable,
+} from '../helpers/logcheck-rules.ts';
 import { prng } from '../builders/fuzz.ts';
 
 // The fixtures of ../shared/reference/logcheck-fixtures, copied into the repository (CI has no ../shared).
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'logcheck');
-const LOGCHECK = '/usr/sbin/logcheck';
 
 /** The sample's lines with their variable parts redrawn, `n` of them. */
 function generate(n: number, seed: number): string[] {
@@ -73,8 +78,6 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
   const rules = copyStockRules(join(w, 'rules'), user);
   mkdirSync(join(w, 'state'));
   if (user) chownSync(join(w, 'state'), user.uid, user.gid);
-  const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
-  const cmd = (argv: string[]) => (as.length > 0 ? [...as, ...argv] : argv);
   for (const [seed, levels] of [
     [1, ['-p', '-s', '-w']],
     [2, ['-s']],
@@ -89,23 +92,14 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
     if (user) chownSync(log, user.uid, user.gid);
     for (const level of levels) {
       await t.test(`seed ${seed} ${level}`, () => {
-        const args = [
-          '-c',
-          join(w, 'fixture.conf'),
-          '-r',
+        const args = printRunArgs({
+          conf: join(w, 'fixture.conf'),
           rules,
-          '-o',
-          '-t',
-          '-S',
-          join(w, 'state'),
-          '-l',
+          state: join(w, 'state'),
           log,
           level,
-        ];
-        const real = cmd([LOGCHECK, ...args]);
-        const ours = cmd([process.execPath, PORTSNARE_BIN, 'logcheck', ...args]);
-        const realRun = spawnSync(real[0]!, real.slice(1), { cwd: w, encoding: 'utf8' });
-        const oursRun = spawnSync(ours[0]!, ours.slice(1), { cwd: w, encoding: 'utf8' });
+        });
+        const { real: realRun, ours: oursRun } = runOursAndLogcheck(user, args, w);
         assert.equal(realRun.status, 0, realRun.stderr);
         assert.equal(oursRun.status, 0, oursRun.stderr);
         assert.ok(realRun.stdout.length > 0);

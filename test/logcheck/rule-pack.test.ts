@@ -4,14 +4,20 @@
 // Security Alerts, errors, warnings and refusals in Security Events, routine lines nowhere. Checked
 // with `portsnare logcheck` and, on the same input and rules, with the real logcheck 1.4.2.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatMessage, type LogMessage } from '../../src/report/messages.ts';
-import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { chownTree, copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import { REPO_ROOT } from '../helpers/daemon.ts';
+import {
+  chownTree,
+  copyStockRules,
+  logcheckUser,
+  printRunArgs,
+  runOursAndLogcheck,
+  stockRulesAvailable,
+} from '../helpers/logcheck-rules.ts';
 
 type Where = 'alert' | 'event' | 'ignored';
 
@@ -148,28 +154,14 @@ test('the rule pack puts every PortSentry and portsnare line where it belongs, a
     writeFileSync(join(w, 'c.conf'), 'DATE="2025-11-22 11:02 +0000"\nFQDN=0\nINTRO=0\n');
     mkdirSync(join(w, 'state'));
     if (user) chownTree(w, user);
-    const as = user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups'] : [];
-    const args = [
-      '-c',
-      join(w, 'c.conf'),
-      '-r',
+    const args = printRunArgs({
+      conf: join(w, 'c.conf'),
       rules,
-      '-o',
-      '-t',
-      '-S',
-      join(w, 'state'),
-      '-l',
-      join(w, 'ps.log'),
-      '-s',
-    ];
-    const ours = spawnSync(
-      as[0] ?? process.execPath,
-      [...as.slice(1), ...(as.length ? [process.execPath] : []), PORTSNARE_BIN, 'logcheck', ...args],
-      {
-        cwd: w,
-        encoding: 'utf8',
-      },
-    );
+      state: join(w, 'state'),
+      log: join(w, 'ps.log'),
+      level: '-s',
+    });
+    const { ours, real } = runOursAndLogcheck(user, args, w);
     assert.equal(ours.status, 0, ours.stderr);
     const got = layers(ours.stdout);
     for (const { line, where } of input) {
@@ -181,14 +173,6 @@ test('the rule pack puts every PortSentry and portsnare line where it belongs, a
       }
       assert.ok(!got.system.includes(line), `left in System Events: ${line}`);
     }
-    const real = spawnSync(
-      as[0] ?? '/usr/sbin/logcheck',
-      [...as.slice(1), ...(as.length ? ['/usr/sbin/logcheck'] : []), ...args],
-      {
-        cwd: w,
-        encoding: 'utf8',
-      },
-    );
     assert.equal(real.status, 0, real.stderr);
     assert.equal(ours.stdout, real.stdout, 'the real logcheck reads the pack the same way');
   } finally {
