@@ -197,6 +197,7 @@ async function runPlan(
     .sort((a, b) => compareBytes(a.name, b.name) || a.i - b.i)
     .map((s) => s.source);
   const kept: Record<'candidate' | 'system', Kept[]> = { candidate: [], system: [] };
+  const progress = new Progress(io.err);
   const commits: (() => Promise<void>)[] = [];
   let journalFirstRun = false;
   let seq = 0;
@@ -204,14 +205,20 @@ async function runPlan(
     if (source.kind === 'journal') {
       const read = await openJournalRead({ stateDir: plan.stateDir });
       if (read.preamble.length > 0) journalFirstRun = true;
-      for await (const line of read.lines) seq = keep(rules, line, seq, kept);
+      for await (const line of read.lines) {
+        seq = keep(rules, line, seq, kept);
+        if ((seq & 0xffff) === 0) progress.tick('journal', seq);
+      }
       commits.push(() => read.commit());
       continue;
     }
     const read = await openLogRead(source.path, { stateDir: plan.stateDir });
     for (const note of read.notes) debug(note);
     try {
-      for await (const line of read.lines) seq = keep(rules, line, seq, kept);
+      for await (const line of read.lines) {
+        seq = keep(rules, line, seq, kept);
+        if ((seq & 0xffff) === 0) progress.tick(source.path, seq);
+      }
     } finally {
       await read.close();
     }
@@ -308,6 +315,31 @@ function summarise<T extends { alerts: Section[]; events: Section[]; system: str
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A long run says how far it got, on stderr when that is a terminal (after 2 s, once a second). */
+class Progress {
+  readonly #tty: boolean;
+  readonly #start = performance.now();
+  #last = 0;
+  #shown = false;
+
+  constructor(readonly stream: NodeJS.WritableStream) {
+    this.#tty = (stream as { isTTY?: boolean }).isTTY === true;
+  }
+
+  tick(source: string, lines: number): void {
+    if (!this.#tty) return;
+    const now = performance.now();
+    if (now - this.#start < 2000 || now - this.#last < 1000) return;
+    this.#last = now;
+    this.#shown = true;
+    this.stream.write(`\rportsnare logcheck: ${source}: ${lines} lines read`);
+  }
+
+  done(): void {
+    if (this.#shown) this.stream.write('\r\x1b[K');
   }
 }
 
