@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { nftSetElements, prepareFiles, readCounters, startDaemon } from '../../test/helpers/daemon.ts';
-import { playPcap, writeLabPcap, type Syn } from '../../test/helpers/flood.ts';
+import { playPcap, synScanArgv, writeLabPcap, type Syn } from '../../test/helpers/flood.ts';
 import { createLab, waitFor } from '../../test/helpers/netns.ts';
 import { prng as random } from '../../test/builders/fuzz.ts';
 import { fixed, int, mib } from './stats.ts';
@@ -75,17 +75,7 @@ async function floodAt(
       });
       await delay(2000);
       const scanStart = performance.now();
-      const nmap = lab.spawn(lab.scanner, [
-        'nmap',
-        '-n',
-        '-Pn',
-        '-sS',
-        '--max-retries',
-        '0',
-        '-p',
-        SCAN_PORTS.join(','),
-        lab.sensor.ipv4,
-      ]);
+      const nmap = lab.spawn(lab.scanner, synScanArgv(SCAN_PORTS, lab.sensor.ipv4));
       let scannerMs = -1;
       try {
         await waitFor(

@@ -100,6 +100,33 @@ function compressionOf(path: string): Compression {
   return 'none';
 }
 
+/**
+ * A program whose stdout is read (a decompressor, journalctl): argument vector, no shell, the first
+ * 4 KiB of its stderr kept for the error message, and its exit status (rejects if it cannot run).
+ */
+function spawnReader(program: string, args: readonly string[]) {
+  const child = spawn(program, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  const exited = new Promise<number | null>((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (code) => res(code));
+  });
+  exited.catch(() => undefined);
+  return {
+    stdout: child.stdout,
+    exited,
+    firstErrorLine: () => stderr.trim().split('\n')[0] ?? '',
+    /** Ends it if it is still running (the reader stopped early). */
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
+}
+
 async function statOrNull(path: string): Promise<Stats | null> {
   try {
     return await stat(path);
@@ -143,24 +170,14 @@ async function* decompressedChunks(
     return;
   }
   const program = (kind === 'xz' ? opts.commands?.xz : opts.commands?.zstd) ?? kind;
-  const child = spawn(program, ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    if (stderr.length < 4096) stderr += d;
-  });
-  const exited = new Promise<number | null>((res, rej) => {
-    child.once('error', rej);
-    child.once('close', (code) => res(code));
-  });
-  exited.catch(() => undefined);
+  const child = spawnReader(program, ['-dc', '--', path]);
   try {
     for await (const chunk of child.stdout) yield chunk as Buffer;
-    const code = await exited;
+    const code = await child.exited;
     if (code !== 0) {
       throw new PortsnareError(
         ErrorCodes.COMMAND_FAILED,
-        `${program} -dc ${path} failed (exit ${code}): ${stderr.trim().split('\n')[0] ?? ''}`,
+        `${program} -dc ${path} failed (exit ${code}): ${child.firstErrorLine()}`,
       );
     }
   } catch (err) {
@@ -177,7 +194,7 @@ async function* decompressedChunks(
       cause: err,
     });
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill();
+    child.stop();
   }
 }
 
@@ -650,17 +667,7 @@ export async function openJournalRead(opts: JournalReadOptions): Promise<Journal
   async function* generate(): AsyncGenerator<string> {
     if (iterated) throw new PortsnareError(ErrorCodes.LOG_OFFSET, 'journal lines can be read only once');
     iterated = true;
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      if (stderr.length < 4096) stderr += d;
-    });
-    const exited = new Promise<number | null>((res, rej) => {
-      child.once('error', rej);
-      child.once('close', (code) => res(code));
-    });
-    exited.catch(() => undefined);
+    const child = spawnReader(program, args);
     try {
       let held: string | null = null;
       for await (const line of splitLines(child.stdout, true, MAX_LINE, { consumed: 0, partial: 0 })) {
@@ -670,11 +677,11 @@ export async function openJournalRead(opts: JournalReadOptions): Promise<Journal
       // --show-cursor prints the last entry's cursor as the last line (nothing when no entries).
       if (held !== null && held.startsWith(CURSOR_PREFIX)) cursor = held.slice(CURSOR_PREFIX.length);
       else if (held !== null) yield held;
-      const code = await exited;
+      const code = await child.exited;
       if (code !== 0) {
         throw new PortsnareError(
           ErrorCodes.COMMAND_FAILED,
-          `${program} ${args.join(' ')} failed (exit ${code}): ${stderr.trim().split('\n')[0] ?? ''}`,
+          `${program} ${args.join(' ')} failed (exit ${code}): ${child.firstErrorLine()}`,
         );
       }
       finished = true;
@@ -693,7 +700,7 @@ export async function openJournalRead(opts: JournalReadOptions): Promise<Journal
         cause: err,
       });
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill();
+      child.stop();
     }
   }
 

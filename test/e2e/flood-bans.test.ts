@@ -36,6 +36,7 @@ import {
   macOf,
   playPcap,
   spoofedSource,
+  synScanArgv,
   writeLabPcap,
   writeSynPcap,
   type Syn,
@@ -327,17 +328,7 @@ void test("a spoofed flood from 198.18.0.0/15 blocks none of the gateway, the ho
   assert.ok(!replay.finished(), `tcpreplay ended early:\n${replay.process.stderr()}`);
   // A real SYN scan from the scanner while the flood runs.
   const s = lab.scanner.ipv4;
-  await lab.exec(lab.scanner, [
-    'nmap',
-    '-n',
-    '-Pn',
-    '-sS',
-    '--max-retries',
-    '1',
-    '-p',
-    TRAPS.join(','),
-    lab.sensor.ipv4,
-  ]);
+  await lab.exec(lab.scanner, synScanArgv(TRAPS, lab.sensor.ipv4, 1));
   await sink.waitForMessage(
     `attackalert: Host ${s} has been blocked via nftables set: inet portsnare blocked4 until unblocked`,
   );

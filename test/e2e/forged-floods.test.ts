@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { nftSetElements, prepareFiles, readCounters, startDaemon } from '../helpers/daemon.ts';
-import { playPcap, SPOOF_SPACE, spoofedSource, writeLabPcap, type Syn } from '../helpers/flood.ts';
+import {
+  playPcap,
+  SPOOF_SPACE,
+  spoofedSource,
+  synScanArgv,
+  writeLabPcap,
+  type Syn,
+} from '../helpers/flood.ts';
 import { createLab, waitFor } from '../helpers/netns.ts';
 import { prng as random } from '../builders/fuzz.ts';
 
@@ -51,17 +58,7 @@ for (const pps of [5_000, 50_000]) {
     assert.ok(!replay.finished(), `tcpreplay ended early:\n${replay.process.stderr()}`);
     const scanner = lab.scanner.ipv4;
     const scanStart = performance.now();
-    await lab.exec(lab.scanner, [
-      'nmap',
-      '-n',
-      '-Pn',
-      '-sS',
-      '--max-retries',
-      '0',
-      '-p',
-      SCAN_PORTS.join(','),
-      lab.sensor.ipv4,
-    ]);
+    await lab.exec(lab.scanner, synScanArgv(SCAN_PORTS, lab.sensor.ipv4));
     await waitFor(async () => (await nftSetElements(lab, 'blocked4')).includes(scanner), {
       timeoutMs: 5_000,
       intervalMs: 20,

@@ -135,3 +135,8 @@ export async function writeLabPcap(lab: Lab, path: string, syns: readonly Syn[])
   const sensor = { ipv4: lab.sensor.ipv4, ipv6: lab.sensor.ipv6, mac: await macOf(lab, lab.sensor) };
   return writeSynPcap(path, syns, sensor, await macOf(lab, lab.scanner));
 }
+
+/** `nmap -sS` of `ports` on `target` from a lab host: no DNS, no ping, `retries` retransmissions. */
+export function synScanArgv(ports: readonly number[], target: string, retries = 0): string[] {
+  return ['nmap', '-n', '-Pn', '-sS', '--max-retries', String(retries), '-p', ports.join(','), target];
+}
