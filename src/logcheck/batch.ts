@@ -10,6 +10,11 @@
 
 /** The sort key of `sort -k 1,3` (no -b): the line up to the end of its third field. */
 export function sortKey(line: string): string {
+  return line.slice(0, sortKeyEnd(line));
+}
+
+/** Where `sortKey(line)` ends. */
+export function sortKeyEnd(line: string): number {
   let fields = 0;
   let i = 0;
   const n = line.length;
@@ -17,9 +22,9 @@ export function sortKey(line: string): string {
     // A field is its leading blanks and then non-blanks.
     while (i < n && isBlank(line.charCodeAt(i))) i++;
     while (i < n && !isBlank(line.charCodeAt(i))) i++;
-    if (++fields === 3) return line.slice(0, i);
+    if (++fields === 3) return i;
   }
-  return line;
+  return n;
 }
 
 function isBlank(c: number): boolean {
@@ -32,11 +37,16 @@ export function compareBytes(a: string, b: string): number {
 }
 
 const compare = compareBytes;
-const TRAILING_SPACE = /[ \t\n\v\f\r]+$/;
 
-/** `sed 's/[[:space:]]\+$//'`. */
+/** `sed 's/[[:space:]]\+$//'`: [[:space:]] is space, \t, \n, \v, \f and \r. */
 export function stripTrailing(line: string): string {
-  return line.replace(TRAILING_SPACE, '');
+  let end = line.length;
+  for (;;) {
+    const c = line.charCodeAt(end - 1);
+    if (c === 32 || (c >= 9 && c <= 13)) end--;
+    else break;
+  }
+  return end === line.length ? line : line.slice(0, end);
 }
 
 /** Sorts the batch as logcheck does and strips trailing whitespace from every line. */

@@ -140,8 +140,8 @@ export class LinePartition {
     this.#ignore = wholeDir(tree.ignore);
   }
 
-  placeOf(line: string): 'candidate' | 'system' | 'drop' {
-    const ascii = isAscii(line);
+  /** `ascii`: the line is known to be ASCII (else it is looked at). */
+  placeOf(line: string, ascii: boolean = isAscii(line)): 'candidate' | 'system' | 'drop' {
     if (this.#anyRaise.test(line, ascii)) return 'candidate';
     return this.#ignore.test(line, ascii) ? 'drop' : 'system';
   }

@@ -16,12 +16,24 @@ export interface ReportSection {
   lines: string[];
 }
 
+/**
+ * Lines already in report order as bytes, each with its newline (a long System Events section,
+ * written as read without becoming strings: logcheck/kept-lines).
+ */
+export interface LineBytes {
+  readonly length: number;
+  /** The lines, in buffers of many lines each. */
+  chunks(): Iterable<Buffer>;
+  /** The lines as strings (for the mail and SYSLOGSUMMARY). */
+  strings(): string[];
+}
+
 /** Classified lines, in the order logcheck reports them. */
 export interface ReportInput {
   alerts: ReportSection[];
   events: ReportSection[];
   /** System Events lines. */
-  system: string[];
+  system: readonly string[] | LineBytes;
 }
 
 export interface ReportOptions {
@@ -81,8 +93,13 @@ export function reportFired(input: ReportInput): ReportLevelFired | null {
 /** Lines per piece of `reportPieces`: big reports are written as they are made. */
 const LINES_PER_PIECE = 4096;
 
-function* sectionPieces(heading: string, lines: readonly string[]): Generator<string> {
+function* sectionPieces(heading: string, lines: readonly string[] | LineBytes): Generator<string | Buffer> {
   yield `${heading}\n${underline(heading)}\n`;
+  if (!Array.isArray(lines)) {
+    yield* (lines as LineBytes).chunks();
+    yield '\n';
+    return;
+  }
   for (let i = 0; i < lines.length; i += LINES_PER_PIECE) {
     let piece = '';
     for (const l of lines.slice(i, i + LINES_PER_PIECE)) piece += `${l}\n`;
@@ -95,7 +112,7 @@ function* sectionPieces(heading: string, lines: readonly string[]): Generator<st
  * The report body in pieces, in order (their concatenation is `formatReport`'s body), so that a
  * report of millions of lines is written without being held twice. Empty when nothing fired.
  */
-export function* reportPieces(input: ReportInput, options: ReportOptions): Generator<string> {
+export function* reportPieces(input: ReportInput, options: ReportOptions): Generator<string | Buffer> {
   if (reportFired(input) === null) return;
   const alerts = input.alerts.filter((s) => s.lines.length > 0);
   const events = input.events.filter((s) => s.lines.length > 0);
@@ -120,7 +137,8 @@ export function formatReport(input: ReportInput, options: ReportOptions): Report
   const fired = reportFired(input);
   if (fired === null) return null;
   let body = '';
-  for (const piece of reportPieces(input, options)) body += piece;
+  for (const piece of reportPieces(input, options))
+    body += typeof piece === 'string' ? piece : piece.toString('utf8');
   return { body, fired };
 }
 

@@ -127,8 +127,19 @@ test('merged matchers answer as the rules one by one (every Debian rule, ASCII a
       .filter((l) => l !== '')
       .map((l) => l.trimEnd()),
   );
-  // Non-ASCII twins take the Unicode path.
-  const lines = [...base, ...base.filter((_, i) => i % 4 === 0).map((l) => l.replace(' host ', ' hôst '))];
+  // Non-ASCII twins take the Unicode path; the other variants probe logcheck/head-dispatch: the
+  // other stamp format, lines cut short, a line that ends where the head does, doubled blanks, and
+  // a non-ASCII character where the program name starts.
+  const lines = [
+    ...base,
+    ...base.filter((_, i) => i % 4 === 0).map((l) => l.replace(' host ', ' hôst ')),
+    ...base.map((l) => l.replace(/^\S+ +\S+ +\S+/, '2026-12-04T04:35:54.123456+00:00')),
+    ...base.map((l) => l.slice(0, 40)),
+    ...base.filter((_, i) => i % 3 === 0).map((l) => l.replace(/ /g, '  ')),
+    ...base.filter((_, i) => i % 5 === 0).map((l) => l.replace(/^(\S+ +\S+ +\S+ \S+ )/, '$1é')),
+    'Dec  4 04:35:54 host ',
+    'Dec  4 04:35:54 host',
+  ];
   // Level workstation holds every rule of the ignore directories.
   const t = loadRuleTree({ level: 'workstation' });
   const files = [t.cracking, t.violations, t.violationsIgnore, t.ignore].flatMap((d) => d.files);

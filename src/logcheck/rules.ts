@@ -46,6 +46,8 @@ import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 import { isAscii, RuleSyntaxError, translateEre, type EreForm, type EreTranslation } from './ere.ts';
+import { dispatchHeads } from './head-dispatch.ts';
+import { trieSource } from './regex-trie.ts';
 
 /** The report levels, from the fewest ignore rules to the most. */
 export type ReportLevel = 'paranoid' | 'server' | 'workstation';
@@ -278,46 +280,10 @@ export function loadRuleTree(options: LoadOptions = {}): RuleTree {
 // ---------------------------------------------------------------------------------------------
 // Merging many rules into few RegExps.
 
-interface TrieNode {
-  /** A rule ends here: whatever follows cannot change the answer. */
-  end: boolean;
-  next: Map<string, TrieNode>;
-}
-
-function trieNode(): TrieNode {
-  return { end: false, next: new Map() };
-}
-
-function insert(root: TrieNode, pieces: readonly string[], from: number): void {
-  let node = root;
-  for (let i = from; i < pieces.length; i++) {
-    if (node.end) return;
-    const piece = pieces[i] as string;
-    let child = node.next.get(piece);
-    if (child === undefined) {
-      child = trieNode();
-      node.next.set(piece, child);
-    }
-    node = child;
-  }
-  node.end = true;
-  node.next.clear();
-}
-
-/** The RegExp source accepting exactly the piece sequences of the trie below `node`. */
-function emit(node: TrieNode): string {
-  if (node.end) return '';
-  const alternatives: string[] = [];
-  for (const [piece, child] of node.next) alternatives.push(piece + emit(child));
-  return alternatives.length === 1 ? (alternatives[0] as string) : `(?:${alternatives.join('|')})`;
-}
-
 /** RegExps for a list of branches, split in halves while V8 finds one too big. */
 function compileBranches(branches: (readonly string[])[], anchored: boolean, flags: string): RegExp[] {
   if (branches.length === 0) return [];
-  const root = trieNode();
-  for (const b of branches) insert(root, b, anchored ? 1 : 0);
-  const body = emit(root);
+  const body = trieSource(branches, anchored ? 1 : 0);
   try {
     return [new RegExp(anchored ? `^${body === '' ? '' : `(?:${body})`}` : body, flags)];
   } catch (err) {
@@ -332,8 +298,13 @@ function compileBranches(branches: (readonly string[])[], anchored: boolean, fla
   }
 }
 
-/** True when any RegExp matches; null when some rule matches every line. */
-function compileForms(forms: readonly { form: EreForm; backrefs: boolean }[]): RegExp[] | null {
+/**
+ * What any of the rules matches: head-dispatched groups (logcheck/head-dispatch) and RegExps; null
+ * when some rule matches every line.
+ */
+function compileForms(
+  forms: readonly { form: EreForm; backrefs: boolean }[],
+): { tests: ((line: string) => boolean)[]; regexps: RegExp[] } | null {
   const anchored: (readonly string[])[] = [];
   const floating: (readonly string[])[] = [];
   const separate: RegExp[] = [];
@@ -350,17 +321,30 @@ function compileForms(forms: readonly { form: EreForm; backrefs: boolean }[]): R
       (branch[0] === '^' ? anchored : floating).push(branch);
     }
   }
-  return [...compileBranches(anchored, true, flags), ...compileBranches(floating, false, flags), ...separate];
+  const heads = dispatchHeads(anchored, flags);
+  return {
+    tests: heads.tests,
+    regexps: [
+      ...compileBranches(heads.rest, true, flags),
+      ...compileBranches(floating, false, flags),
+      ...separate,
+    ],
+  };
 }
 
-function anyTest(regexps: RegExp[] | null): (line: string) => boolean {
-  if (regexps === null) return () => true;
-  if (regexps.length === 0) return () => false;
-  if (regexps.length === 1) {
-    const only = regexps[0] as RegExp;
-    return (line) => only.test(line);
+function anyTest(compiled: ReturnType<typeof compileForms>): (line: string) => boolean {
+  if (compiled === null) return () => true;
+  const tests = [...compiled.tests, ...compiled.regexps.map((re) => (line: string) => re.test(line))];
+  if (tests.length === 0) return () => false;
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [a, b] = tests as [(line: string) => boolean, (line: string) => boolean];
+    return (line) => a(line) || b(line);
   }
-  return (line) => regexps.some((re) => re.test(line));
+  return (line) => {
+    for (const test of tests) if (test(line)) return true;
+    return false;
+  };
 }
 
 /**

@@ -18,13 +18,31 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { describeError } from '../errors.ts';
 import { ExitCodes, type ExitCode } from '../exit-codes.ts';
-import { compareBytes, sortKey, stripTrailing } from './batch.ts';
-import { classifyPartitioned, LinePartition, type Section } from './classify.ts';
-import { loadRuleTree } from './rules.ts';
+import { compareBytes } from './batch.ts';
+import { classifyPartitioned, LinePartition } from './classify.ts';
+import { KeptLines } from './kept-lines.ts';
+import { PLACE_CANDIDATE, PLACE_SYSTEM, type ChunkPlaces } from './line-places.ts';
+import { PlacePool } from './place-pool.ts';
+import { loadRuleTree, type RuleTree } from './rules.ts';
 import { parseConf, readConf, reportLevels, type LogcheckSettings, type ReportLevel } from './conf.ts';
-import { openJournalRead, openLogRead, readLogfileLists, type LogSourceEntry } from './log-source.ts';
+import {
+  openJournalRead,
+  openLogRead,
+  readLogfileLists,
+  type LineBatch,
+  type LogSourceEntry,
+} from './log-source.ts';
 import { buildMessage, sendMail } from './mail.ts';
-import { composeSubject, formatReport, readIntroFiles, reportFired, reportPieces } from './report.ts';
+import {
+  composeSubject,
+  formatReport,
+  readIntroFiles,
+  reportFired,
+  reportPieces,
+  type LineBytes,
+  type ReportInput,
+  type ReportSection,
+} from './report.ts';
 
 /** Where the report (`-o`) and the messages go. */
 export interface LogcheckIo {
@@ -151,16 +169,6 @@ function hostName(fqdn: boolean): string {
   }
 }
 
-interface Kept {
-  /** The line as read (sort -u compares these). */
-  raw: string;
-  /** Its sort -k 1,3 key. */
-  key: string;
-  /** Trailing whitespace stripped: what the rules see and the report shows. */
-  text: string;
-  seq: number;
-}
-
 async function runPlan(
   plan: Plan,
   options: LogcheckOptions,
@@ -168,12 +176,33 @@ async function runPlan(
   debug: (text: string) => void,
 ): Promise<ExitCode> {
   const { settings } = plan;
-  const tree = loadRuleTree({
+  const treeOptions = {
     ruleDir: plan.ruleDir,
     level: plan.level,
     supportCrackingIgnore: settings.supportCrackingIgnore,
-  });
+  };
+  const tree = loadRuleTree(treeOptions);
   const rules = new LinePartition(tree);
+  const { sources, readErrors } = await listSources(plan, options);
+  // Run files of kept lines go where logcheck puts its own (TMP), and are removed at the end.
+  const keptOptions = { sortUniq: settings.sortUniq, tmpDir: settings.tmp || undefined };
+  const kept: Kept = { candidate: new KeptLines(keptOptions), system: new KeptLines(keptOptions) };
+  try {
+    const pool = new PlacePool({ tree: treeOptions, sortUniq: settings.sortUniq, partition: rules });
+    const read = await readInto(kept, sources, pool, plan.stateDir, io, debug);
+    return await report(plan, tree, kept, read, readErrors, debug, io);
+  } finally {
+    kept.candidate.dispose();
+    kept.system.dispose();
+  }
+}
+
+/** The logs to read (-l, or the logfile lists), in the order logcheck sorts them, and the unreadable. */
+async function listSources(
+  plan: Plan,
+  options: LogcheckOptions,
+): Promise<{ sources: LogSourceEntry[]; readErrors: string[] }> {
+  const { settings } = plan;
   let sources: LogSourceEntry[];
   let readErrors: string[] = [];
   if (options.logfile !== undefined) {
@@ -196,47 +225,95 @@ async function runPlan(
     .map((source, i) => ({ source, i, name: source.kind === 'journal' ? 'journal' : basename(source.path) }))
     .sort((a, b) => compareBytes(a.name, b.name) || a.i - b.i)
     .map((s) => s.source);
-  const kept: Record<'candidate' | 'system', Kept[]> = { candidate: [], system: [] };
+  return { sources, readErrors };
+}
+
+interface ReadResult {
+  /** Offset writers, to call once the report was delivered. */
+  commits: (() => Promise<void>)[];
+  journalFirstRun: boolean;
+}
+
+/** Reads every source's new lines into `kept`, classified by `pool` (in workers once the run is long). */
+async function readInto(
+  kept: Kept,
+  sources: readonly LogSourceEntry[],
+  pool: PlacePool,
+  stateDir: string,
+  io: LogcheckIo,
+  debug: (text: string) => void,
+): Promise<ReadResult> {
   const progress = new Progress(io.err);
   const commits: (() => Promise<void>)[] = [];
   let journalFirstRun = false;
   let seq = 0;
-  for (const source of sources) {
-    if (source.kind === 'journal') {
-      const read = await openJournalRead({ stateDir: plan.stateDir });
-      if (read.preamble.length > 0) journalFirstRun = true;
-      for await (const line of read.lines) {
-        seq = keep(rules, line, seq, kept);
-        if ((seq & 0xffff) === 0) progress.tick('journal', seq);
+  // Chunks are classified ahead (in workers, logcheck/place-pool) and kept in the order read.
+  const feed = async (chunks: AsyncIterable<Buffer>, name: string) => {
+    const ahead: Promise<Placed>[] = [];
+    const settle = async () => {
+      const placed = await ahead.shift()!;
+      seq += placed.count;
+      keepPlaced(placed, kept);
+      progress.tick(name, seq);
+    };
+    for await (const chunk of chunks) {
+      const placed = pool.place(chunk);
+      // Awaited in order below; a failure meanwhile must not count as unhandled.
+      placed.catch(() => undefined);
+      ahead.push(placed);
+      if (ahead.length >= AHEAD) await settle();
+    }
+    while (ahead.length > 0) await settle();
+  };
+  try {
+    for (const source of sources) {
+      if (source.kind === 'journal') {
+        const read = await openJournalRead({ stateDir });
+        if (read.preamble.length > 0) journalFirstRun = true;
+        await feed(journalChunks(read.batches), 'journal');
+        commits.push(() => read.commit());
+        continue;
+      }
+      const read = await openLogRead(source.path, { stateDir });
+      for (const note of read.notes) debug(note);
+      try {
+        await feed(read.chunks, source.path);
+      } finally {
+        await read.close();
       }
       commits.push(() => read.commit());
-      continue;
     }
-    const read = await openLogRead(source.path, { stateDir: plan.stateDir });
-    for (const note of read.notes) debug(note);
-    try {
-      for await (const line of read.lines) {
-        seq = keep(rules, line, seq, kept);
-        if ((seq & 0xffff) === 0) progress.tick(source.path, seq);
-      }
-    } finally {
-      await read.close();
-    }
-    commits.push(() => read.commit());
+  } finally {
+    await pool.close();
   }
+  progress.done();
   debug(
-    `${seq} new line(s); ${kept.candidate.length} match a raise rule, ${kept.system.length} no ignore rule`,
+    `${seq} new line(s); ${kept.candidate.length} match a raise rule, ${kept.system.length} no ignore rule; ` +
+      `classified with ${pool.started} worker thread(s)`,
   );
-  const sections = classifyPartitioned(
-    orderKept(kept.candidate, settings.sortUniq),
-    orderKept(kept.system, settings.sortUniq),
-    tree,
-    {
-      attack: settings.attackSubject,
-      security: settings.securitySubject,
-      events: settings.eventsSubject,
-    },
-  );
+  return { commits, journalFirstRun };
+}
+
+/** The report of the kept lines, printed (-o) or mailed; then the offsets move (not with -t). */
+async function report(
+  plan: Plan,
+  tree: RuleTree,
+  kept: Kept,
+  read: ReadResult,
+  readErrors: readonly string[],
+  debug: (text: string) => void,
+  io: LogcheckIo,
+): Promise<ExitCode> {
+  const { settings } = plan;
+  const candidates = kept.candidate.sorted().strings();
+  const system = kept.system.sorted();
+  debug(`kept lines sorted through ${kept.system.runs + kept.candidate.runs} run file(s)`);
+  const classified = classifyPartitioned(candidates, [], tree, {
+    attack: settings.attackSubject,
+    security: settings.securitySubject,
+    events: settings.eventsSubject,
+  });
+  const sections = { alerts: classified.alerts, events: classified.events, system };
   const intro = await readIntroFiles(plan.ruleDir);
   const summarised = plan.summary ? summarise(sections, settings.syslogSummaryProgram, debug) : sections;
   const reportOptions = {
@@ -245,7 +322,7 @@ async function runPlan(
     footer: intro.footer,
     eventsSubject: settings.eventsSubject,
     readErrors,
-    journalFirstRun,
+    journalFirstRun: read.journalFirstRun,
   };
   const fired = reportFired(summarised);
   if (fired !== null && plan.toStdout) {
@@ -275,7 +352,7 @@ async function runPlan(
     // A failed delivery throws before any offset moves: the next run reports the same lines.
     await sendMail(message, plan.recipients);
   }
-  if (!plan.test) for (const commit of commits) await commit();
+  if (!plan.test) for (const commit of read.commits) await commit();
   return ExitCodes.OK;
 }
 
@@ -284,11 +361,7 @@ async function runPlan(
  * logcheck does), and its output, less lines starting `Summarizing `, stands for them. A program
  * that is not executable is skipped, as logcheck skips it (a debug line only).
  */
-function summarise<T extends { alerts: Section[]; events: Section[]; system: string[] }>(
-  sections: T,
-  program: string,
-  debug: (text: string) => void,
-): T {
+function summarise<T extends ReportInput>(sections: T, program: string, debug: (text: string) => void): T {
   try {
     accessSync(program, constants.X_OK);
   } catch {
@@ -306,12 +379,14 @@ function summarise<T extends { alerts: Section[]; events: Section[]; system: str
       if (result.at(-1) === '') result.pop();
       return result;
     };
-    const section = (s: Section): Section => ({ heading: s.heading, lines: run(s.lines) });
+    const section = (s: ReportSection): ReportSection => ({ heading: s.heading, lines: run(s.lines) });
     return {
       ...sections,
       alerts: sections.alerts.map(section),
       events: sections.events.map(section),
-      system: run(sections.system),
+      system: run(
+        Array.isArray(sections.system) ? sections.system : (sections.system as LineBytes).strings(),
+      ),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -343,25 +418,24 @@ class Progress {
   }
 }
 
-/** Keeps `line` where logcheck could report it (logcheck/classify LinePartition); returns the next sequence number. */
-function keep(
-  rules: LinePartition,
-  raw: string,
-  seq: number,
-  kept: Record<'candidate' | 'system', Kept[]>,
-): number {
-  const text = stripTrailing(raw);
-  const place = rules.placeOf(text);
-  if (place !== 'drop') kept[place].push({ raw, key: sortKey(raw), text, seq });
-  return seq + 1;
+type Kept = Record<'candidate' | 'system', KeptLines>;
+type Placed = ChunkPlaces & { chunk: Uint8Array };
+
+/** Chunks classified ahead of the one being kept (bounded: 8 x 256 KiB). */
+const AHEAD = 8;
+
+/** Keeps the lines of a classified chunk where logcheck could report them (logcheck/classify LinePartition). */
+function keepPlaced(placed: Placed, kept: Kept): void {
+  let start = 0;
+  for (let i = 0; i < placed.count; i++) {
+    const place = placed.places[i];
+    if (place === PLACE_SYSTEM) kept.system.add(placed.chunk, start, placed, i);
+    else if (place === PLACE_CANDIDATE) kept.candidate.add(placed.chunk, start, placed, i);
+    start = placed.ends[i * 3]! + 1;
+  }
 }
 
-/** The kept lines in the order of logcheck's batch (batch.ts), as the rules and report see them. */
-function orderKept(kept: Kept[], sortUniq: boolean): string[] {
-  if (sortUniq) {
-    kept.sort((a, b) => compareBytes(a.raw, b.raw));
-    return kept.filter((k, i) => i === 0 || k.raw !== kept[i - 1]!.raw).map((k) => k.text);
-  }
-  kept.sort((a, b) => compareBytes(a.key, b.key) || a.seq - b.seq);
-  return kept.map((k) => k.text);
+/** The journal's lines as chunks of whole lines. */
+async function* journalChunks(batches: AsyncIterable<LineBatch>): AsyncGenerator<Buffer> {
+  for await (const batch of batches) yield Buffer.from(`${batch.lines.join('\n')}\n`);
 }

@@ -4,6 +4,7 @@
 // The inputs are the fixtures' sample lines with their variable parts changed (times, hosts, pids,
 // addresses, ports, user names), in both timestamp formats, plus lines of portsnare's own texts.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -17,8 +18,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT } from '../helpers/daemon.ts';
+import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
 import {
+  asUser,
   copyStockRules,
   LOGCHECK,
   logcheckUser,
@@ -107,4 +109,50 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
       });
     }
   }
+});
+
+test('a long run (classified in a worker thread) prints what logcheck 1.4.2 prints', (t) => {
+  assert.ok(
+    existsSync(LOGCHECK) && stockRulesAvailable(),
+    'Debian logcheck is not installed: .ci/run installs it',
+  );
+  const user = logcheckUser();
+  const w = mkdtempSync(join(tmpdir(), 'psn-lclong-'));
+  t.after(() => rmSync(w, { recursive: true, force: true }));
+  chmodSync(w, 0o755);
+  writeFileSync(join(w, 'fixture.conf'), readFileSync(join(FIXTURES, 'conf', 'fixture.conf')));
+  const rules = copyStockRules(join(w, 'rules'), user);
+  mkdirSync(join(w, 'state'));
+  if (user) chownSync(join(w, 'state'), user.uid, user.gid);
+  const log = join(w, 'long.log');
+  // 12 MB: past the 8 MiB the run classifies itself before it starts a worker.
+  writeFileSync(
+    log,
+    generate(120_000, 3)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
+  if (user) chownSync(log, user.uid, user.gid);
+  const args = printRunArgs({
+    conf: join(w, 'fixture.conf'),
+    rules,
+    state: join(w, 'state'),
+    log,
+    level: '-s',
+  });
+  const spawn = (argv: string[]) => {
+    const full = asUser(user, argv);
+    return spawnSync(full[0]!, full.slice(1), { cwd: w, encoding: 'utf8', maxBuffer: 1 << 28 });
+  };
+  const real = spawn([LOGCHECK, ...args]);
+  // -d for ours only: it says how the lines were classified (logcheck's -d traces every command).
+  const ours = spawn([process.execPath, PORTSNARE_BIN, 'logcheck', ...args, '-d']);
+  assert.equal(real.status, 0, real.stderr.slice(-2000));
+  assert.equal(ours.status, 0, ours.stderr);
+  assert.match(ours.stderr, /classified with 1 worker thread/);
+  assert.ok(real.stdout.length > 1_000_000, `report of ${real.stdout.length} bytes`);
+  assert.ok(
+    ours.stdout === real.stdout,
+    `reports differ: ${ours.stdout.length} vs ${real.stdout.length} bytes`,
+  );
 });
