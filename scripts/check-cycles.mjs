@@ -35,6 +35,8 @@ const LAYERS = {
   control: ['net', 'config'],
   decide: ['net', 'detect', 'config', 'report', 'respond', 'state'],
   logcheck: ['state'],
+  mail: [],
+  digest: ['net', 'detect', 'config', 'report', 'state', 'logcheck', 'mail'],
 };
 
 /** The source with comments and template-literal text blanked, so only real statements match. */
