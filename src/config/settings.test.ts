@@ -292,3 +292,35 @@ test('a PORT_BANNER above the limit is an error, not silently cut', () => {
   // bytes, not characters
   assert.equal(problems(`PORT_BANNER="${'é'.repeat(600)}"`).length, 1);
 });
+
+test('the REPORT_ keys: addresses, the SMTP URL that smtp delivery needs, the password file with a user', () => {
+  const defaults = settingsFromConf(null).settings;
+  assert.deepEqual(defaults.reportMailTo, ['root']);
+  assert.equal(defaults.reportDelivery, 'sendmail');
+  assert.deepEqual(problems('REPORT_MAIL_TO="root, ops@example.org admin@mail.example.org"'), []);
+  assert.deepEqual(load('REPORT_MAIL_TO="root, ops@example.org"').settings.reportMailTo, [
+    'root',
+    'ops@example.org',
+  ]);
+  assert.deepEqual(problems('\nREPORT_MAIL_TO="root -oQ/tmp"'), [
+    `error: ${F}:2: REPORT_MAIL_TO: "-oQ/tmp" is not a mail address`,
+  ]);
+  assert.deepEqual(problems('REPORT_MAIL_FROM="a@example.org b@example.org"'), [
+    `error: ${F}:1: REPORT_MAIL_FROM: "a@example.org b@example.org" is not one mail address`,
+  ]);
+  assert.deepEqual(problems('REPORT_DELIVERY="smtp"'), [
+    `error: ${F}:1: REPORT_DELIVERY: is "smtp" but REPORT_SMTP_URL is empty`,
+  ]);
+  assert.deepEqual(problems('REPORT_DELIVERY="smtp"\nREPORT_SMTP_URL="smtp://mail.example.org:587"'), []);
+  assert.deepEqual(problems('REPORT_SMTP_URL="http://mail.example.org"'), [
+    `error: ${F}:1: REPORT_SMTP_URL: "http://mail.example.org": the scheme must be smtp:// or smtps://`,
+  ]);
+  assert.match(problems('REPORT_SMTP_URL="smtp://u:p@mail.example.org"')[0] ?? '', /not in the URL/);
+  assert.deepEqual(problems('REPORT_SMTP_USER="u"'), [
+    `error: ${F}:1: REPORT_SMTP_USER: is set but REPORT_SMTP_PASSWORD_FILE is empty`,
+  ]);
+  assert.deepEqual(problems('REPORT_FORMAT="pdf"'), [
+    `error: ${F}:1: REPORT_FORMAT: "pdf" is not one of text, html, json`,
+  ]);
+  assert.match(problems('REPORT_ALERT_INTERVAL="5"')[0] ?? '', /REPORT_ALERT_INTERVAL: 5 is out of range/);
+});

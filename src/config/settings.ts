@@ -11,6 +11,7 @@ import type { ScanDetector } from '../detect/detector.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { KEY_DEFINITIONS, type KeyDefinition } from './keys.ts';
 import { parsePortList } from './port-list.ts';
+import { readReportSettings, type ReportSettings } from './report-keys.ts';
 import { deriveUnkillRoute } from './unkill-route.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/portsentry/portsentry.conf';
@@ -19,7 +20,7 @@ export type BlockLevel = 0 | 1 | 2;
 export type BlockBackendSetting = 'auto' | 'nft' | 'classic' | 'both';
 export { MAX_BLOCK_TIME } from './keys.ts';
 
-export interface Settings {
+export interface Settings extends ReportSettings {
   tcpPorts: number[];
   udpPorts: number[];
   advancedPortsTcp: number;
@@ -214,6 +215,7 @@ export function settingsFromConf(conf: ConfFile | null): LoadedSettings {
     sequentialFalseAlarms: get('SEQUENTIAL_FALSE_ALARMS'),
     sequentialIdleRate: get('SEQUENTIAL_IDLE_RATE'),
     sequentialIdleThreshold: get('SEQUENTIAL_IDLE_THRESHOLD'),
+    ...readReportSettings(get, (key, message) => problem('error', lineOf(key), key, message)),
   };
   if (settings.unkillRoute === null && get<string | null>('UNKILL_ROUTE') === null && settings.killRoute) {
     settings.unkillRoute = deriveUnkillRoute(settings.killRoute);
