@@ -70,34 +70,50 @@ const PENDING_CAP = 10_000;
  */
 const TIER = 1e9;
 
+/** Adds `value` to a short distinct list (at most LIST_CAP); a linear search is cheaper than a Set here. */
+function addCapped(list: string[], value: string): void {
+  if (list.length < LIST_CAP && !list.includes(value)) list.push(value);
+}
+
+/**
+ * One source. Under a flood of forged sources most see one line, so a source is kept small: short
+ * arrays for the lists, and the port set made on first use.
+ */
 class Source {
-  readonly names = new Set<string>();
+  readonly names: string[] = [];
   firstSeen = Infinity;
   lastSeen = -Infinity;
   hits = 0;
-  readonly kinds = new Set<string>();
-  readonly evidence = new Set<AttackerEvidence>();
+  readonly kinds: string[] = [];
+  readonly evidence: AttackerEvidence[] = [];
   /** Port + 65536 for UDP. */
-  readonly ports = new Set<number>();
+  ports: Set<number> | null = null;
   repeats = 0;
   blockedAt: number | null = null;
-  readonly via = new Set<string>();
+  readonly via: string[] = [];
   blocks = 0;
   blocked = false;
   lastBlock = -Infinity;
   lastLift = -Infinity;
   /** When the current block runs out on its own; Infinity while any backend holds it for good. */
   expiresAt = Infinity;
-  readonly refusals = new Set<string>();
-  readonly users = new Set<string>();
-  /** Time, protocol and port of the last probe: 1.2 logs an IP-options line beside the scan line. */
-  lastProbe = '';
+  readonly refusals: string[] = [];
+  readonly users: string[] = [];
+  /** Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs an IP-options line beside the scan line. */
+  lastProbeTime = NaN;
+  lastProbePort = -1;
 
   constructor(readonly address: string) {}
 
   see(time: number): void {
     if (time < this.firstSeen) this.firstSeen = time;
     if (time > this.lastSeen) this.lastSeen = time;
+  }
+
+  /** Kinds are few (a dozen at most), so the unbounded linear list stays short. */
+  kind(evidence: AttackerEvidence, kind: string): void {
+    if (!this.kinds.includes(kind)) this.kinds.push(kind);
+    if (!this.evidence.includes(evidence)) this.evidence.push(evidence);
   }
 
   probe(
@@ -107,17 +123,21 @@ class Source {
     protocol: Protocol | null,
     port: number | null,
   ) {
-    this.kinds.add(kind);
-    this.evidence.add(evidence);
-    if (port !== null) this.ports.add(protocol === 'udp' ? port + 65536 : port);
-    const key = `${time}/${protocol}/${port}`;
+    this.kind(evidence, kind);
+    const key = port === null ? -1 : protocol === 'udp' ? port + 65536 : port;
+    if (key >= 0) (this.ports ??= new Set()).add(key);
     // The IP-options line of a packet the scan line already counted is the same probe.
-    if (!(evidence === 'ipOptions' && key === this.lastProbe)) this.hits++;
-    this.lastProbe = key;
+    if (!(evidence === 'ipOptions' && time === this.lastProbeTime && key === this.lastProbePort)) this.hits++;
+    this.lastProbeTime = time;
+    this.lastProbePort = key;
   }
 
+  /**
+   * A block line. Lines of one moment (wrappers, route, command) join the block under way; an
+   * external command has no lift of its own, so it holds a block only when it is the whole of it.
+   */
   block(time: number, via: string, seconds: number | null): void {
-    this.via.add(via);
+    if (!this.via.includes(via)) this.via.push(via);
     if (this.blockedAt === null || time < this.blockedAt) this.blockedAt = time;
     if (time > this.lastBlock) this.lastBlock = time;
     const expires = seconds === null ? Infinity : time + seconds * 1000;
@@ -125,7 +145,7 @@ class Source {
       this.blocked = true;
       this.blocks++;
       this.expiresAt = expires;
-    } else if (this.blocked && expires > this.expiresAt) this.expiresAt = expires;
+    } else if (this.blocked && via !== 'command' && expires > this.expiresAt) this.expiresAt = expires;
   }
 
   lift(time: number): void {
@@ -135,20 +155,19 @@ class Source {
 
   row(now: number): AttackerRow {
     const stillBlocked = this.blocked && this.expiresAt > now;
-    const evidence = [...this.evidence];
     let tier: number;
     if (stillBlocked) tier = 6;
     else if (this.blockedAt !== null) tier = 5;
     else if (
-      this.refusals.size > 0 ||
+      this.refusals.length > 0 ||
       this.repeats > 0 ||
-      this.evidence.has('connect') ||
-      this.evidence.has('scan') ||
-      this.evidence.has('ipOptions')
+      this.evidence.includes('connect') ||
+      this.evidence.includes('scan') ||
+      this.evidence.includes('ipOptions')
     )
       tier = 4;
-    else if (this.evidence.has('sshd')) tier = 3;
-    else if (this.evidence.has('firewall')) tier = 2;
+    else if (this.evidence.includes('sshd')) tier = 3;
+    else if (this.evidence.includes('firewall')) tier = 2;
     else tier = 1;
     return {
       address: this.address,
@@ -157,8 +176,8 @@ class Source {
       lastSeen: this.lastSeen,
       hits: this.hits,
       kinds: [...this.kinds],
-      evidence,
-      ports: portRanges(this.ports),
+      evidence: [...this.evidence],
+      ports: this.ports === null ? [] : portRanges(this.ports),
       repeatsAfterBlock: this.repeats,
       blockedAt: this.blockedAt,
       blockedVia: [...this.via],
@@ -172,8 +191,26 @@ class Source {
   }
 }
 
-function addCapped(set: Set<string>, value: string): void {
-  if (set.size < LIST_CAP) set.add(value);
+/**
+ * Whether the program of a raw line may be one the table reads, found without a regex: the tag
+ * follows the host, after the 15-character RFC 3164 stamp or the RFC 3339 one (up to a space).
+ * A false positive costs a parse; a false negative cannot happen for a well-formed head.
+ */
+function mayBeEvidence(line: string): boolean {
+  const stampEnd = line.charCodeAt(0) <= 57 /* a digit: RFC 3339 */ ? line.indexOf(' ') : 15;
+  const hostEnd = stampEnd < 0 ? -1 : line.indexOf(' ', stampEnd + 1);
+  if (hostEnd < 0) return false;
+  const at = hostEnd + 1;
+  switch (line.charCodeAt(at)) {
+    case 112 /* p */:
+      return line.startsWith('portsentry', at) || line.startsWith('portsnare', at);
+    case 115 /* s */:
+      return line.startsWith('sshd', at);
+    case 107 /* k */:
+      return line.startsWith('kernel', at);
+    default:
+      return false;
+  }
 }
 
 function portRanges(ports: ReadonlySet<number>): PortRange[] {
@@ -254,8 +291,8 @@ export class AttackerTable {
   #overflowLines = 0;
   /** `host|pid|address` of an `Invalid user` line whose `Failed ... for invalid user` is to come. */
   readonly #pendingInvalid = new Set<string>();
-  /** `host|program|pid` → the source of the last probe that process logged (for "Ignoring ..."). */
-  readonly #lastProbeOf = new Map<string, string>();
+  /** pid → the last probe that process logged, and where (for "Ignoring ... response"). */
+  readonly #lastProbeOf = new Map<number, { host: string; program: string; address: string }>();
 
   /**
    * `now` decides which RFC 3164 stamps belong to last year and which timed bans have run out.
@@ -270,21 +307,16 @@ export class AttackerTable {
 
   /** Takes one raw log line; true when the line was attacker evidence (consumed), false otherwise. */
   add(line: string): boolean {
-    // A plain substring test keeps the syslog-head regex off the lines no recogniser wants.
-    if (
-      line.indexOf(' portsentry') < 0 &&
-      line.indexOf(' portsnare') < 0 &&
-      line.indexOf(' sshd') < 0 &&
-      line.indexOf(' kernel') < 0
-    )
-      return false;
+    if (!mayBeEvidence(line)) return false;
     const parsed = parseSyslogLine(line, this.#now);
     return parsed !== null && this.addParsed(parsed, line);
   }
 
-  /** Also usable by the lead when it already parsed the head. */
-  addParsed(parsed: SyslogLine, line: string): boolean {
-    void line; // every field needed is in `parsed`; the raw line is part of the shared signature
+  /**
+   * Also usable by the lead when it already parsed the head. The raw line is part of the shared
+   * signature; every field read here is in `parsed`.
+   */
+  addParsed(parsed: SyslogLine, _line: string): boolean {
     const { program } = parsed;
     if (
       program !== 'portsentry' &&
@@ -362,9 +394,13 @@ export class AttackerTable {
   #sentry(parsed: SyslogLine, message: string): boolean {
     const e = sentryEvent(message);
     if (e === null) return false;
-    const pidKey = `${parsed.host}|${parsed.program}|${parsed.pid}`;
+    const pid = parsed.pid ?? -1;
     if (e.t === 'ignoredResponse') {
-      const address = this.#lastProbeOf.get(pidKey);
+      const last = this.#lastProbeOf.get(pid);
+      const address =
+        last !== undefined && last.host === parsed.host && last.program === parsed.program
+          ? last.address
+          : undefined;
       const s = address === undefined ? null : this.#source(address, parsed.time);
       if (s === null) return address !== undefined; // an overflowed source's line is still consumed
       addCapped(s.refusals, `${e.protocol.toUpperCase()} response off in the configuration`);
@@ -373,11 +409,23 @@ export class AttackerTable {
     const source = sourceOf(e.host);
     if (source === null) return false;
     const s = this.#source(source.address, parsed.time);
-    if (e.t === 'probe') remember(this.#lastProbeOf, pidKey, source.address);
+    if (e.t === 'probe') this.#rememberProbe(pid, parsed, source.address);
     if (s === null) return true;
     if (source.name !== null) addCapped(s.names, source.name);
     applySentry(s, e, parsed.time);
     return true;
+  }
+
+  #rememberProbe(pid: number, parsed: SyslogLine, address: string): void {
+    const last = this.#lastProbeOf.get(pid);
+    if (last !== undefined) {
+      last.host = parsed.host;
+      last.program = parsed.program;
+      last.address = address;
+      return;
+    }
+    if (this.#lastProbeOf.size >= PENDING_CAP) this.#lastProbeOf.clear();
+    this.#lastProbeOf.set(pid, { host: parsed.host, program: parsed.program, address });
   }
 
   #ssh(parsed: SyslogLine, message: string): boolean {
@@ -391,14 +439,13 @@ export class AttackerTable {
     }
     if (e.t === 'weak') {
       const s = this.#sources.get(e.address);
-      if (s === undefined || !s.evidence.has('sshd')) return false;
+      if (s === undefined || !s.evidence.includes('sshd')) return false;
       s.see(parsed.time);
       return true;
     }
     const s = this.#source(e.address, parsed.time);
     if (s === null) return true;
-    s.kinds.add(e.kind);
-    s.evidence.add('sshd');
+    s.kind('sshd', e.kind);
     addCapped(s.users, e.user);
     const key = `${parsed.host}|${parsed.pid}|${e.address}`;
     if (e.t === 'failedInvalid' && this.#pendingInvalid.delete(key)) return true;
@@ -417,11 +464,6 @@ export class AttackerTable {
     if (s !== null) s.probe(parsed.time, 'firewall', 'firewall drop', e.protocol, e.port);
     return true;
   }
-}
-
-function remember(map: Map<string, string>, key: string, value: string): void {
-  if (map.size >= PENDING_CAP && !map.has(key)) map.clear();
-  map.set(key, value);
 }
 
 function applySentry(s: Source, e: Exclude<SentryEvent, { t: 'ignoredResponse' }>, time: number): void {
