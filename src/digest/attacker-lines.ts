@@ -213,7 +213,7 @@ const USER_ADDRESS =
 const PAM_FAILURE = /^pam_unix\(sshd:auth\): authentication failure;.* rhost=(\S*)(?:\s+user=(\S+))?/;
 const PAM_MORE = /^PAM \d+ more authentication failures?;.* rhost=(\S*)(?:\s+user=(\S+))?/;
 const WEAK =
-  /^(?:Connection closed by|Received disconnect from|Disconnected from) (\S+) port \d+.*\[preauth\]$/;
+  /^(?:Connection closed by|Connection reset by|Received disconnect from|Disconnected from) (\S+) port \d+.*\[preauth\]$/;
 
 export function sshEvent(message: string): SshEvent | null {
   let m: RegExpExecArray | null;
@@ -276,6 +276,8 @@ const FW_ACCEPTED = /ALLOW|ACCEPT|AUDIT/;
 export function firewallEvent(message: string): FirewallEvent | null {
   const inAt = message.indexOf('IN=');
   if (inAt < 0 || message.indexOf(' SRC=', inAt) < 0) return null;
+  // `IN=` empty: a packet this host sent, whose source is this host, not an attacker.
+  if (message.charCodeAt(inAt + 3) === 32) return null;
   if (FW_ACCEPTED.test(message.slice(0, inAt))) return null;
   const src = FW_SRC.exec(message);
   const address = src ? canonicalAddress(src[1]!) : null;

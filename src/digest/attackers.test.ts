@@ -133,7 +133,9 @@ test('every probe text of the formatter, under both idents, in every host form',
     // The IP-options line 1.2 logs beside the scan line of the same packet is not a second hit.
     daemon(9, { kind: 'stealthScan', protocol: 'tcp', label: 'TCP SYN/Normal scan', port: 13, ...common }),
     daemon(9, { kind: 'ipOptions', protocol: 'tcp', port: 13, ...common }),
+    // ... in either order.
     daemon(10, { kind: 'ipOptions', protocol: 'udp', port: 9, ...common }),
+    daemon(10, { kind: 'stealthScan', protocol: 'udp', label: '', port: 9, ...common }),
     daemon(11, { kind: 'illegalHeaderLength', protocol: 'tcp', ihl: 3, address: '203.0.113.5' }),
     daemon(12, {
       kind: 'connect',
@@ -422,6 +424,7 @@ test('sshd: one attempt counts once, whichever lines it leaves', () => {
     ),
     // A pre-auth disconnect counts as evidence only from a source already failing.
     syslog(9, 'sshd', `Received disconnect from ${a} port 4003:11: Bye Bye [preauth]`, 13),
+    syslog(9, 'sshd', `Connection reset by ${a} port 4004 [preauth]`, 14),
   ];
   assert.deepEqual(feed(table, lines), Array<boolean>(lines.length).fill(true));
   const row = rowOf(table, a);

@@ -102,6 +102,8 @@ class Source {
   /** Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs an IP-options line beside the scan line. */
   lastProbeTime = NaN;
   lastProbePort = -1;
+  /** Whether the last probe counted was an IP-options line (the scan line may follow it). */
+  lastProbeOptions = false;
 
   constructor(readonly address: string) {}
 
@@ -126,10 +128,14 @@ class Source {
     this.kind(evidence, kind);
     const key = port === null ? -1 : protocol === 'udp' ? port + 65536 : port;
     if (key >= 0) (this.ports ??= new Set()).add(key);
-    // The IP-options line of a packet the scan line already counted is the same probe.
-    if (!(evidence === 'ipOptions' && time === this.lastProbeTime && key === this.lastProbePort)) this.hits++;
+    const options = evidence === 'ipOptions';
+    // 1.2 logs a packet with IP options twice, as a scan and as "has IP options set": one probe.
+    const samePacket =
+      (options || this.lastProbeOptions) && time === this.lastProbeTime && key === this.lastProbePort;
+    if (!samePacket) this.hits++;
     this.lastProbeTime = time;
     this.lastProbePort = key;
+    this.lastProbeOptions = options && !samePacket;
   }
 
   /**
