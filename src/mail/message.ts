@@ -61,6 +61,20 @@ export function checkAddresses(mail: OutgoingMail): void {
   }
 }
 
+/** Fields the composer writes from OutgoingMail itself; a second copy would make an ambiguous mail. */
+const OWN_FIELDS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'message-id', 'date', 'mime-version']);
+
+/** Why an extra header cannot go into the mail, or null. */
+export function headerProblem(name: string, value: string): string | null {
+  // RFC 5322 field name: printable ASCII except the colon.
+  if (!/^[!-9;-~]+$/.test(name)) return `name ${JSON.stringify(name)} is not a field name`;
+  if (OWN_FIELDS.has(name.toLowerCase()) || name.toLowerCase().startsWith('content-'))
+    return `${name} comes from the mail itself, not from headers`;
+  // A line break would let a value start a header (or the body) of its own.
+  if (/[\r\n]/.test(value)) return `${name}: value holds a line break`;
+  return null;
+}
+
 /** A fresh Message-ID at the sender's domain (or `localhost` for a bare local sender). */
 export function newMessageId(from: string): string {
   const at = from.lastIndexOf('@');
@@ -74,6 +88,8 @@ export async function composeMail(mail: OutgoingMail, options: ComposeOptions = 
   const messageId = options.messageId ?? newMessageId(mail.from);
   const headers: Record<string, string> = { ...AUTO_SUBMITTED };
   for (const [k, v] of Object.entries(mail.headers ?? {})) {
+    const why = headerProblem(k, v);
+    if (why !== null) throw new MailDeliveryError(MailErrorCodes.INVALID, `mail not built: header ${why}`);
     // A header given in another case replaces the default rather than doubling it.
     for (const d of Object.keys(headers)) if (d.toLowerCase() === k.toLowerCase()) delete headers[d];
     headers[k] = v;
@@ -98,8 +114,11 @@ export async function composeMail(mail: OutgoingMail, options: ComposeOptions = 
     disableUrlAccess: true,
     xMailer: false,
   });
-  const raw = await composer.compile().build();
-  return { messageId, raw };
+  try {
+    return { messageId, raw: await composer.compile().build() };
+  } catch (err) {
+    throw new MailDeliveryError(MailErrorCodes.INVALID, `mail not built: ${String(err)}`, { cause: err });
+  }
 }
 
 /** The RFC 5322 message (CRLF line ends) of `mail`, for tests and `--stdout`-like uses. */

@@ -78,8 +78,12 @@ export function runSendmail(run: SendmailRun): Promise<void> {
       );
     });
     // sendmail may exit before reading all of stdin (a refused argument); its exit status and
-    // stderr say more than the EPIPE would.
-    child.stdin.on('error', () => {});
+    // stderr say more than the EPIPE would. Only an exit 0 without the whole message read (a
+    // program that is not a sendmail) is reported by it, as the mail was not handed over.
+    let stdinError: Error | undefined;
+    child.stdin.on('error', (err) => {
+      stdinError ??= err;
+    });
     if (run.timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true;
@@ -88,7 +92,7 @@ export function runSendmail(run: SendmailRun): Promise<void> {
       }, run.timeoutMs);
     }
     child.on('close', (code, signal) => {
-      if (code === 0 && !timedOut) {
+      if (code === 0 && !timedOut && stdinError === undefined) {
         finish(null);
         return;
       }
@@ -97,7 +101,9 @@ export function runSendmail(run: SendmailRun): Promise<void> {
         ? `did not finish within ${String(run.timeoutMs)} ms`
         : signal !== null
           ? `was killed by ${signal}`
-          : `exited with status ${String(code)}`;
+          : code === 0
+            ? `exited 0 without reading the whole message (${stdinError?.message ?? ''})`
+            : `exited with status ${String(code)}`;
       const detail = errText.trim() || Buffer.concat(stdout).toString('utf8').trim();
       finish(
         new MailDeliveryError(MailErrorCodes.SENDMAIL, `${path} ${why}${detail ? `: ${detail}` : ''}`, {

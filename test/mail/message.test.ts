@@ -80,6 +80,30 @@ describe('buildMime', () => {
     });
   });
 
+  test('extra headers: no line breaks, no field names of their own, not the fields the mail sets', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ 'X-Run': '1\r\nBcc: victim@x.example' }, /X-Run: value holds a line break/],
+      [{ 'X-Run': 'a\nb' }, /line break/],
+      [{ 'X Run': '1' }, /name "X Run" is not a field name/],
+      [{ 'X:Run': '1' }, /not a field name/],
+      [{ Subject: 'other' }, /Subject comes from the mail itself/],
+      [{ 'content-type': 'text/html' }, /content-type comes from the mail itself/],
+      [{ BCC: 'x@y.example' }, /BCC comes from the mail itself/],
+    ];
+    for (const [headers, why] of cases) {
+      await assert.rejects(buildMime({ ...mail, headers }), (e: unknown) => {
+        assert.ok(hasMailCode(e, MailErrorCodes.INVALID), String(e));
+        assert.match(e.message, why);
+        return true;
+      });
+    }
+    const ok = (
+      await buildMime({ ...mail, headers: { 'X-Portsnare-Host': 'h1', Precedence: 'bulk' } })
+    ).toString();
+    assert.match(ok, /^X-Portsnare-Host: h1\r$/m);
+    assert.match(ok, /^Precedence: bulk\r$/m);
+  });
+
   test('Message-IDs are unique and at the sender domain', () => {
     const a = newMessageId('p@host.example');
     assert.notEqual(a, newMessageId('p@host.example'));

@@ -130,6 +130,22 @@ describe('deliverMail through sendmail (msmtp)', () => {
     );
   });
 
+  test('a program that exits 0 without reading the message is not a delivery', async () => {
+    // More than a pipe buffer, so the write fails once `true` is gone.
+    const big: OutgoingMail = {
+      ...digest,
+      attachments: [
+        { filename: 'big.bin', content: Buffer.alloc(1 << 20, 7), contentType: 'application/octet-stream' },
+      ],
+    };
+    await assert.rejects(deliverMail(big, { kind: 'sendmail', path: '/bin/true' }), (e: unknown) => {
+      assert.ok(hasMailCode(e, MailErrorCodes.SENDMAIL), String(e));
+      assert.equal(e.exitCode, 0);
+      assert.match(e.message, /\/bin\/true exited 0 without reading the whole message \(.*EPIPE/);
+      return true;
+    });
+  });
+
   test('a sendmail that hangs is killed after timeoutMs', async () => {
     const started = performance.now();
     await assert.rejects(
