@@ -107,15 +107,26 @@ const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** The server replies that refused each recipient, `addr: 550 ...`. */
-function refusalLines(errs: unknown): string[] {
+interface Refusal {
+  readonly recipient: string;
+  readonly reply: string | undefined;
+  readonly responseCode: number | undefined;
+}
+
+/** Each refused recipient with the server's reply to its RCPT TO. */
+function refusals(errs: unknown): Refusal[] {
   if (!Array.isArray(errs)) return [];
   return errs.flatMap((e: unknown) => {
     if (typeof e !== 'object' || e === null) return [];
-    const f = e as { recipient?: unknown; response?: unknown };
-    return [`${str(f.recipient) ?? '?'}: ${str(f.response) ?? 'refused'}`];
+    const f = e as { recipient?: unknown; response?: unknown; responseCode?: unknown };
+    const responseCode = typeof f.responseCode === 'number' ? f.responseCode : undefined;
+    return [{ recipient: str(f.recipient) ?? '?', reply: str(f.response), responseCode }];
   });
 }
+
+/** `addr: 550 no such user; addr2: ...` */
+const refusalText = (rs: readonly Refusal[]): string =>
+  rs.map((r) => `${r.recipient}: ${r.reply ?? 'refused'}`).join('; ');
 
 /** A nodemailer error (its `code`, `response`, `command`) as a MailDeliveryError. */
 export function smtpError(err: unknown, where: string): MailDeliveryError {
@@ -157,8 +168,8 @@ export function smtpError(err: unknown, where: string): MailDeliveryError {
       code = MailErrorCodes.PROTOCOL;
   }
   const refused = strings(f.rejected);
-  const lines = refusalLines(f.rejectedErrors);
-  const detail = lines.length > 0 ? ` (${lines.join('; ')})` : '';
+  const rs = refusals(f.rejectedErrors);
+  const detail = rs.length > 0 ? ` (${refusalText(rs)})` : '';
   return new MailDeliveryError(code, `SMTP ${where}: ${text}${detail}`, {
     reply,
     responseCode,
@@ -179,7 +190,8 @@ export async function sendSmtp(
   raw: Buffer,
 ): Promise<string[]> {
   const options = smtpOptions(t);
-  const where = `${options.host ?? ''}:${String(options.port)}`;
+  const host = options.host ?? '';
+  const where = `${host.includes(':') ? `[${host}]` : host}:${String(options.port)}`;
   const transporter = nodemailer.createTransport(options);
   try {
     let info;
@@ -198,12 +210,12 @@ export async function sendSmtp(
     const accepted = strings(info.accepted);
     const refused = strings(info.rejected);
     if (refused.length > 0) {
-      const lines = refusalLines((info as { rejectedErrors?: unknown }).rejectedErrors);
+      const rs = refusals((info as { rejectedErrors?: unknown }).rejectedErrors);
       throw new MailDeliveryError(
         MailErrorCodes.REJECTED,
-        `SMTP ${where}: recipient(s) refused: ${lines.length > 0 ? lines.join('; ') : refused.join(', ')}` +
+        `SMTP ${where}: recipient(s) refused: ${rs.length > 0 ? refusalText(rs) : refused.join(', ')}` +
           ` (the message went to ${accepted.join(', ')})`,
-        { refused, accepted, reply: lines[0], command: 'RCPT TO' },
+        { refused, accepted, reply: rs[0]?.reply, responseCode: rs[0]?.responseCode, command: 'RCPT TO' },
       );
     }
     return accepted;

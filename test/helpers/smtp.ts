@@ -28,8 +28,14 @@ export interface TestSmtpServer {
   close(): Promise<void>;
 }
 
-/** Starts smtp-server on 127.0.0.1:0 with `options` (onData is the helper's own). */
-export async function startSmtpServer(options: SMTPServerOptions = {}): Promise<TestSmtpServer> {
+/**
+ * Starts smtp-server on 127.0.0.1:0 with `options` (onData is the helper's own). With
+ * `refuseData`, every message is read and then refused with that reply instead of kept.
+ */
+export async function startSmtpServer(
+  options: SMTPServerOptions = {},
+  refuseData?: { responseCode: number; message: string },
+): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     logger: false,
@@ -41,6 +47,10 @@ export async function startSmtpServer(options: SMTPServerOptions = {}): Promise<
       const chunks: Buffer[] = [];
       stream.on('data', (d: Buffer) => chunks.push(d));
       stream.on('end', () => {
+        if (refuseData !== undefined) {
+          callback(Object.assign(new Error(refuseData.message), { responseCode: refuseData.responseCode }));
+          return;
+        }
         received.push({
           from: session.envelope.mailFrom === false ? false : session.envelope.mailFrom.address,
           to: session.envelope.rcptTo.map((r) => r.address),

@@ -116,6 +116,9 @@ describe('deliverMail over SMTP', () => {
     // nodemailer goes on to DATA once one RCPT is accepted: the error tells who got it.
     assert.deepEqual(err.accepted, ['root@host.example']);
     assert.match(err.message, /nobody@host\.example: 550 .*no such user here/);
+    assert.equal(err.responseCode, 550);
+    assert.match(err.reply ?? '', /^550 .*<nobody@host\.example>: no such user here$/);
+    assert.equal(err.command, 'RCPT TO');
   });
 
   test('every recipient refused: rejected, with the 550 reply', async () => {
@@ -129,6 +132,25 @@ describe('deliverMail over SMTP', () => {
     assert.deepEqual(err.refused, ['nobody@host.example']);
     assert.match(err.message, /nobody@host\.example/);
     assert.equal(server.received.length, count);
+  });
+
+  test('a message refused after DATA is rejected, with the reply', async () => {
+    const refusing = await startSmtpServer(
+      { disabledCommands: ['STARTTLS'] },
+      { responseCode: 552, message: 'message exceeds fixed maximum message size' },
+    );
+    try {
+      const err = await deliverMail(digest, smtp(refusing.url)).then(
+        () => assert.fail('delivered'),
+        (e: unknown) => e,
+      );
+      assert.ok(hasMailCode(err, MailErrorCodes.REJECTED), String(err));
+      assert.equal(err.responseCode, 552);
+      assert.match(err.reply ?? '', /^552 .*exceeds fixed maximum message size/);
+      assert.equal(refusing.received.length, 0);
+    } finally {
+      await refusing.close();
+    }
   });
 
   test('a closed port is a connect error', async () => {
