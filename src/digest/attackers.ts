@@ -101,7 +101,10 @@ class Source {
   commandOnly = false;
   readonly refusals: string[] = [];
   readonly users: string[] = [];
-  /** Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs an IP-options line beside the scan line. */
+  /**
+   * Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs a packet with IP
+   * options twice, as a scan line and as an IP-options line.
+   */
   lastProbeTime = NaN;
   lastProbePort = -1;
   /** Whether the last probe counted was an IP-options line (the scan line may follow it). */
