@@ -186,13 +186,16 @@ export function sourceOf(field: string): { address: string; name: string | null 
 }
 
 /**
- * What an sshd line says. `attempt`: one authentication attempt, counted once (`Failed <method>`, and
- * `Invalid user` for the connection that names a user who does not exist). `failedInvalid`: the
- * `Failed <method> for invalid user` line, which the same connection's `Invalid user` line already
- * counted when the table saw it. `sibling`: a line that only repeats a failure already counted (PAM's
- * `authentication failure`, `maximum authentication attempts exceeded`, `Too many authentication
- * failures`, `Connection closed by invalid user`, PAM's `check pass; user unknown`): consumed, never counted. `weak`: a pre-auth
- * disconnect without a user, attacker evidence only from a source already failing.
+ * What an sshd line says. The unit counted is one authentication attempt, not one line: a failed
+ * password leaves four or five lines, and each counts at most once.
+ * - `attempt`: `Failed <method> for USER` (one per password, key or method tried), and `Invalid
+ *   user` (the connection that names a user who does not exist, which may end before any password).
+ * - `failedInvalid`: `Failed <method> for invalid user`; its connection's `Invalid user` line
+ *   counted it already when the table saw that line, else it counts itself.
+ * - `sibling`: a line that only restates a failure (PAM's `authentication failure` and `check pass;
+ *   user unknown`, `maximum authentication attempts exceeded`, `Too many authentication failures`,
+ *   `Connection closed by invalid user`): consumed, never counted.
+ * - `weak`: a pre-auth disconnect naming no user, evidence only from a source already failing.
  */
 export type SshEvent =
   | {
@@ -209,7 +212,7 @@ const INVALID = /^Invalid user (.*) from (\S+?)(?: port \d+)?\s*$/;
 const MAX_ATTEMPTS =
   /^(?:error: )?maximum authentication attempts exceeded for (?:invalid user )?(.*) from (\S+) port \d+/;
 const USER_ADDRESS =
-  /^(?:Disconnecting|Connection closed by|Disconnected from) (?:invalid|authenticating) user (.*) (\S+) port \d+/;
+  /^(?:Disconnecting|Connection closed by|Connection reset by|Disconnected from) (?:invalid|authenticating) user (.*) (\S+) port \d+/;
 const PAM_FAILURE = /^pam_unix\(sshd:auth\): authentication failure;.* rhost=(\S*)(?:\s+user=(\S+))?/;
 const PAM_MORE = /^PAM \d+ more authentication failures?;.* rhost=(\S*)(?:\s+user=(\S+))?/;
 const WEAK =

@@ -275,6 +275,32 @@ test('a timed ban without a lift line has run out by now', () => {
   assert.equal(rowOf(later, '192.0.2.77').stillBlocked, true);
 });
 
+test('a timed ban that ran out without a lift line, then a new one: two blocks', () => {
+  const table = new AttackerTable({ now: NOW });
+  const x = '192.0.2.79';
+  feed(table, [
+    daemon(0, { kind: 'externalCommand', address: x, command: '/usr/local/bin/tell' }),
+    daemon(0, { kind: 'blockedNft', address: x, set: 's', seconds: 60 }),
+    daemon(30, { kind: 'blockedWrappers', address: x, line: `ALL: ${x}` }),
+    daemon(100, { kind: 'blockedNft', address: x, set: 's', seconds: 60 }),
+  ]);
+  const row = rowOf(table, x);
+  // The command before the ban does not make it last for good; wrappers at 30 s do.
+  assert.equal(row.blocks, 1);
+  assert.equal(row.stillBlocked, true);
+  const timed = new AttackerTable({ now: NOW });
+  feed(timed, [
+    daemon(0, { kind: 'externalCommand', address: x, command: '/usr/local/bin/tell' }),
+    daemon(0, { kind: 'blockedNft', address: x, set: 's', seconds: 60 }),
+    daemon(100, { kind: 'blockedNft', address: x, set: 's', seconds: 60 }),
+  ]);
+  const again = rowOf(timed, x);
+  assert.equal(again.blocks, 2);
+  assert.equal(again.blockedAt, at(0).getTime());
+  assert.equal(again.stillBlocked, false); // the second ban ran out at 160 s
+  assert.deepEqual(again.blockedVia, ['command', 'nftables']);
+});
+
 test('a lift older than the block (files read out of order) does not undo it', () => {
   const table = new AttackerTable({ now: NOW });
   table.add(daemon(100, { kind: 'manualBlock', address: '192.0.2.78', seconds: null }));

@@ -97,9 +97,14 @@ class Source {
   lastLift = -Infinity;
   /** When the current block runs out on its own; Infinity while any backend holds it for good. */
   expiresAt = Infinity;
+  /** The block under way was made by an external command alone (so far). */
+  commandOnly = false;
   readonly refusals: string[] = [];
   readonly users: string[] = [];
-  /** Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs an IP-options line beside the scan line. */
+  /**
+   * Time and port (+65536 for UDP, -1 for none) of the last probe: 1.2 logs a packet with IP
+   * options twice, as a scan line and as an IP-options line.
+   */
   lastProbeTime = NaN;
   lastProbePort = -1;
   /** Whether the last probe counted was an IP-options line (the scan line may follow it). */
@@ -139,19 +144,27 @@ class Source {
   }
 
   /**
-   * A block line. Lines of one moment (wrappers, route, command) join the block under way; an
-   * external command has no lift of its own, so it holds a block only when it is the whole of it.
+   * A block line. Lines of one moment (wrappers, route, command) join the block under way, as does
+   * any block line while it holds; a timed ban that has run out without a lift line ends the block.
+   * An external command has no lift of its own (and may run before the block, KILL_RUN_CMD_FIRST):
+   * it holds a block only while no other backend has said how long it lasts.
    */
   block(time: number, via: string, seconds: number | null): void {
     if (!this.via.includes(via)) this.via.push(via);
     if (this.blockedAt === null || time < this.blockedAt) this.blockedAt = time;
     if (time > this.lastBlock) this.lastBlock = time;
     const expires = seconds === null ? Infinity : time + seconds * 1000;
-    if (!this.blocked && time >= this.lastLift) {
+    const command = via === 'command';
+    const held = this.blocked && time < this.expiresAt;
+    if (!held && time >= this.lastLift) {
       this.blocked = true;
       this.blocks++;
       this.expiresAt = expires;
-    } else if (this.blocked && via !== 'command' && expires > this.expiresAt) this.expiresAt = expires;
+      this.commandOnly = command;
+    } else if (held && !command) {
+      this.expiresAt = this.commandOnly ? expires : Math.max(this.expiresAt, expires);
+      this.commandOnly = false;
+    }
   }
 
   lift(time: number): void {
