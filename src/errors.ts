@@ -60,6 +60,22 @@ export const ErrorCodes = {
   SENDMAIL_FAILED: 'PSN_ERR_SENDMAIL_FAILED',
   /** A logtail2 offset file (or portsnare's record beside it) that cannot be parsed. */
   LOG_OFFSET: 'PSN_ERR_LOG_OFFSET',
+  /** Mail delivery (src/mail): the SMTP server could not be reached. */
+  MAIL_CONNECT: 'PSN_ERR_MAIL_CONNECT',
+  /** Mail delivery: connecting, the greeting or a reply took too long. */
+  MAIL_TIMEOUT: 'PSN_ERR_MAIL_TIMEOUT',
+  /** Mail delivery: TLS required and not offered, or the handshake or certificate failed. */
+  MAIL_TLS: 'PSN_ERR_MAIL_TLS',
+  /** Mail delivery: authentication refused or required. */
+  MAIL_AUTH: 'PSN_ERR_MAIL_AUTH',
+  /** Mail delivery: a recipient or the message was refused. */
+  MAIL_REJECTED: 'PSN_ERR_MAIL_REJECTED',
+  /** Mail delivery: the server said something the client could not follow. */
+  MAIL_PROTOCOL: 'PSN_ERR_MAIL_PROTOCOL',
+  /** Mail delivery: the sendmail program failed (exit status, signal, or it could not be run). */
+  MAIL_SENDMAIL: 'PSN_ERR_MAIL_SENDMAIL',
+  /** Mail delivery: the mail itself is wrong (an address, a header). */
+  MAIL_INVALID: 'PSN_ERR_MAIL_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -45,6 +45,7 @@ const EXPECTED_USAGE =
     '  unblock ADDR|CIDR      Lift every ban an address or CIDR block covers, from every backend and the store',
     '  flush                  Lift every ban portsnare made, in every backend; touches nothing it did not add',
     '  logcheck               Logcheck, drop-in: mail (or print) the log lines added since the last run that the rules do not ignore',
+    '  report                 A digest of the new log lines: attackers first, then the rest as counted templates; mailed or printed',
     '',
     'status, list, block, unblock and flush talk to the running daemon over STATE_DIR/portsnare.sock (root only); with no daemon they act on the ban store directly.',
     '',
@@ -110,9 +111,30 @@ const EXPECTED_USAGE =
     '  -w, --workstation            Report level workstation',
     '      --allow-root             Run as root although logcheck would refuse',
     '  -h, --help                   Show this help',
+    '',
+    'Options of report:',
+    '  -c, --config PATH            portsentry.conf to read (default /etc/portsentry/portsentry.conf; built-in defaults if absent)',
+    '      --log FILE               Read this file whole instead of the logfile lists (repeatable); no offset moves',
+    '      --since TIME             Lines from this time on (2025-11-22 10:00, 6h, 2d, today, yesterday) instead of offsets',
+    '      --format FMT             text, html or json (default REPORT_FORMAT)',
+    '      --stdout                 Print the digest instead of mailing it',
+    '      --mail-to ADDR           Recipient instead of REPORT_MAIL_TO (repeatable)',
+    '      --test                   Leave the offsets and the previous listing as they were',
+    '  -h, --help                   Show this help',
   ].join('\n') + '\n';
 
-const NAMES = ['run', 'check-config', 'replay', 'status', 'list', 'block', 'unblock', 'flush', 'logcheck'];
+const NAMES = [
+  'run',
+  'check-config',
+  'replay',
+  'status',
+  'list',
+  'block',
+  'unblock',
+  'flush',
+  'logcheck',
+  'report',
+];
 
 test('the table has every command, in usage order, and each is found by its name', () => {
   assert.deepEqual(

@@ -411,7 +411,7 @@ export const KEY_DEFINITIONS: readonly KeyDefinition[] = [
   {
     name: 'REPORT_STATE_DIR',
     kind: 'path',
-    default: '/var/lib/portsnare/report',
+    default: '/var/lib/portsnare-report',
     description:
       "The digest's own offsets and what the previous digest listed (beside logcheck's, not shared)",
     portsnareOnly: true,

@@ -48,14 +48,35 @@ export function yearFor(month: number, day: number, now: Date): number {
   return candidate - now.getTime() > 86_400_000 ? year - 1 : year;
 }
 
+/**
+ * The local start of an hour of a month and day, per `now`: an hour's lines all share it, so one
+ * Date is built per hour, not per line (on a 1,000,000-line day that was the largest single cost
+ * of the parse). Hours, not days, so a daylight-saving change is placed right.
+ */
+const hourStarts = new WeakMap<Date, Map<number, number>>();
+
+function hourStart(month: number, day: number, hour: number, now: Date): number {
+  let cache = hourStarts.get(now);
+  if (cache === undefined) {
+    cache = new Map();
+    hourStarts.set(now, cache);
+  }
+  const key = (month * 32 + day) * 24 + hour;
+  let ms = cache.get(key);
+  if (ms === undefined) {
+    ms = new Date(yearFor(month, day, now), month, day, hour).getTime();
+    cache.set(key, ms);
+  }
+  return ms;
+}
+
 export function parseSyslogLine(line: string, now: Date = new Date()): SyslogLine | null {
   let m = RFC3164.exec(line);
   if (m) {
     const month = MONTHS[m[1]!];
     if (month === undefined) return null;
     const day = Number(m[2]!.trim());
-    const year = yearFor(month, day, now);
-    const time = new Date(year, month, day, Number(m[3]), Number(m[4]), Number(m[5])).getTime();
+    const time = hourStart(month, day, Number(m[3]), now) + (Number(m[4]) * 60 + Number(m[5])) * 1000;
     return {
       time,
       host: m[6]!,

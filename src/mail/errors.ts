@@ -4,41 +4,33 @@
  * refused by the server, protocol, sendmail, invalid input), all thrown as MailDeliveryError so the
  * caller (`portsnare report`) prints one clear line, exits non-zero and leaves the offsets unmoved.
  */
-import { PortsnareError, type ErrorCode } from '../errors.ts';
+import { ErrorCodes, PortsnareError } from '../errors.ts';
 
 /**
- * The codes, in src/errors.ts's naming (PSN_ERR_*). They belong in ErrorCodes there; this worktree
- * may only add files under src/mail/, so they live here until errors.ts takes them (see the
- * `asErrorCode` note below).
+ * The mail codes under short names; each is the same string as its MAIL_* entry of src/errors.ts's
+ * ErrorCodes, so `hasCode(err, ErrorCodes.MAIL_AUTH)` and `hasMailCode(err, MailErrorCodes.AUTH)`
+ * say the same.
  */
 export const MailErrorCodes = {
   /** The SMTP server could not be reached: refused, unreachable, name not found, or closed early. */
-  CONNECT: 'PSN_ERR_MAIL_CONNECT',
+  CONNECT: ErrorCodes.MAIL_CONNECT,
   /** Connecting, the greeting or a reply took longer than the transport's timeoutMs. */
-  TIMEOUT: 'PSN_ERR_MAIL_TIMEOUT',
+  TIMEOUT: ErrorCodes.MAIL_TIMEOUT,
   /** TLS was required and not offered, or the handshake / certificate check failed. */
-  TLS: 'PSN_ERR_MAIL_TLS',
+  TLS: ErrorCodes.MAIL_TLS,
   /** The server refused the credentials, or wants credentials that were not given. */
-  AUTH: 'PSN_ERR_MAIL_AUTH',
+  AUTH: ErrorCodes.MAIL_AUTH,
   /** The server refused the sender, a recipient (any one) or the message; the reply is kept. */
-  REJECTED: 'PSN_ERR_MAIL_REJECTED',
+  REJECTED: ErrorCodes.MAIL_REJECTED,
   /** The server answered something that is not SMTP, or dropped the session midway. */
-  PROTOCOL: 'PSN_ERR_MAIL_PROTOCOL',
+  PROTOCOL: ErrorCodes.MAIL_PROTOCOL,
   /** The sendmail program could not be run, exited non-zero or was killed (status and stderr kept). */
-  SENDMAIL: 'PSN_ERR_MAIL_SENDMAIL',
+  SENDMAIL: ErrorCodes.MAIL_SENDMAIL,
   /** The mail or the transport cannot be used as given (bad address, bad URL, no recipient). */
-  INVALID: 'PSN_ERR_MAIL_INVALID',
+  INVALID: ErrorCodes.MAIL_INVALID,
 } as const;
 
 export type MailErrorCode = (typeof MailErrorCodes)[keyof typeof MailErrorCodes];
-
-/**
- * PortsnareError takes only ErrorCode; until errors.ts lists the mail codes, this is the one place
- * that widens them. Once they are in ErrorCodes, this becomes the identity and can go.
- */
-function asErrorCode(code: MailErrorCode): ErrorCode {
-  return code as unknown as ErrorCode;
-}
 
 export interface MailErrorDetails {
   /** The server's reply line(s) that refused, e.g. `550 5.1.1 <x@y>: no such user`. */
@@ -73,7 +65,7 @@ export class MailDeliveryError extends PortsnareError {
   readonly stderr: string | undefined;
 
   constructor(code: MailErrorCode, message: string, details: MailErrorDetails = {}) {
-    super(asErrorCode(code), message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'MailDeliveryError';
     this.mailCode = code;
     this.reply = details.reply;

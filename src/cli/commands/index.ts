@@ -10,6 +10,7 @@ import { flush } from './flush.ts';
 import { list } from './list.ts';
 import { logcheck } from './logcheck.ts';
 import { replay } from './replay.ts';
+import { report } from './report.ts';
 import { run } from './run.ts';
 import { status } from './status.ts';
 import { unblock } from './unblock.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   unblock,
   flush,
   logcheck,
+  report,
 ];
 
 /** The command named `name`, or undefined. */
