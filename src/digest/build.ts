@@ -37,6 +37,8 @@ export interface DigestData {
   readonly lines: number;
   /** Lines an ignore rule of the level removed (and that were no attacker evidence). */
   readonly ignored: number;
+  /** Lines a raise rule matched but a cancel rule (`*.ignore.d`) took out of every section, as in logcheck. */
+  readonly cancelled: number;
   /** The earliest and latest time of a line, ms; null when no line had one. */
   readonly first: number | null;
   readonly last: number | null;
@@ -49,7 +51,7 @@ export interface DigestData {
   readonly daemon: DaemonSummary;
   /** Security Alerts sections, Security Events sections, then System Events (absent when empty). */
   readonly sections: readonly DigestSection[];
-  /** The lines summarised (attacker evidence and sections), gzip, when asked for. */
+  /** Every line no ignore rule removed, in the order read, gzip, when asked for. */
   readonly raw: Buffer | null;
 }
 
@@ -80,6 +82,7 @@ export class DigestBuilder {
   #rawBytes = 0;
   #lines = 0;
   #ignored = 0;
+  #cancelled = 0;
   #attackerLines = 0;
   #first: number | null = null;
   #last: number | null = null;
@@ -154,9 +157,9 @@ export class DigestBuilder {
         for (const s of list) sections.push(section(kind, s.heading, s.lines, parsedOf));
       }
       // A raise candidate that no section kept (a cancel rule removed it) is not a System Event
-      // either, as in logcheck (logcheck/classify): it counts as ignored.
+      // either, as in logcheck (logcheck/classify).
       const reported = new Set(sections.flatMap((s) => s.lineSet));
-      for (const c of this.#candidates) if (!reported.has(c.line)) this.#ignored++;
+      for (const c of this.#candidates) if (!reported.has(c.line)) this.#cancelled++;
     }
     const system = this.#system;
     if (system.lines > 0) {
@@ -173,6 +176,7 @@ export class DigestBuilder {
     return {
       lines: this.#lines,
       ignored: this.#ignored,
+      cancelled: this.#cancelled,
       first: this.#first,
       last: this.#last,
       attackers: this.#attackers.rows(),

@@ -58,9 +58,18 @@ export function composeDigestMail(view: DigestView, parts: DigestMailParts): Out
   };
 }
 
+/**
+ * A local sendmail queues the message and returns at once; msmtp relays before it returns, so it
+ * takes as long as its server (its own timeout is 5 minutes). A sendmail that hangs past that is
+ * killed and the run fails, offsets unmoved, instead of holding the hourly run forever.
+ */
+const SENDMAIL_TIMEOUT_MS = 6 * 60_000;
+
 /** The transport the REPORT_* keys describe. */
 export async function transportOf(settings: Settings): Promise<Transport> {
-  if (settings.reportDelivery === 'sendmail') return { kind: 'sendmail', path: settings.reportSendmail };
+  if (settings.reportDelivery === 'sendmail') {
+    return { kind: 'sendmail', path: settings.reportSendmail, timeoutMs: SENDMAIL_TIMEOUT_MS };
+  }
   let password: string | undefined;
   if (settings.reportSmtpPasswordFile !== '') {
     try {

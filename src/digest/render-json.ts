@@ -20,7 +20,16 @@ export function renderJson(view: DigestView): string {
     last: iso(view.last),
     lines: view.lines,
     ignored: view.ignored,
+    cancelled: view.cancelled,
+    daemon: {
+      lines: view.daemon.lines,
+      starts: view.daemon.starts,
+      stops: view.daemon.stops,
+      tcpPorts: view.daemon.tcpPorts,
+      udpPorts: view.daemon.udpPorts,
+    },
     attackers: {
+      lines: view.attackerLines,
       total: view.attackerCount,
       blocked: view.blockedCount,
       more: view.moreAttackers,

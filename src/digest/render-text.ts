@@ -80,11 +80,15 @@ export function attackerBlock(a: AttackerRow, oneDay: boolean): string[] {
     state = a.stillBlocked
       ? `BLOCKED ${when}`
       : `was blocked ${when}, lifted${a.unblocked !== null ? ` ${timeText(a.unblocked, oneDay)}` : ''}`;
+  } else if (a.repeatsAfterBlock > 0) {
+    // Blocked before these lines began (the block line was in an earlier digest).
+    state = 'already blocked';
   } else {
     state = a.refusals.length > 0 ? `not blocked: ${a.refusals.join('; ')}` : 'not blocked';
   }
   const lines = fold(`${a.address}${name} ${state}`, '    ');
-  const facts = [`${plural(a.hits, 'hit')} ${spanText(a.firstSeen, a.lastSeen, oneDay)}`];
+  const span = spanText(a.firstSeen, a.lastSeen, oneDay);
+  const facts = [a.hits > 0 ? `${plural(a.hits, 'hit')} ${span}` : span];
   if (a.repeatsAfterBlock > 0) facts.push(`${n(a.repeatsAfterBlock)} after the block`);
   if (a.kinds.length > 0) facts.push(a.kinds.join(', '));
   lines.push(...fold(`  ${facts.join('; ')}`, '    '));

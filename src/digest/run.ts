@@ -148,7 +148,8 @@ async function report(
   }
   if (options.test !== true && useOffsets) {
     for (const commit of read.commits) await commit();
-    await writePrevious(settings.reportStateDir, listingOf(view));
+    // "The previous digest" is the last one sent: a run with nothing to say keeps its listing.
+    if (!viewIsEmpty(view)) await writePrevious(settings.reportStateDir, listingOf(view));
   }
   return ExitCodes.OK;
 }

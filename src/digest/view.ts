@@ -40,7 +40,10 @@ export interface DigestView {
   readonly last: number | null;
   readonly lines: number;
   readonly ignored: number;
+  readonly cancelled: number;
   readonly attackerCount: number;
+  /** Lines that were attacker evidence. */
+  readonly attackerLines: number;
   readonly blockedCount: number;
   readonly attackers: readonly AttackerRow[];
   readonly attackersStill: readonly StillHappening[];
@@ -68,7 +71,8 @@ export function makeView(data: DigestData, options: ViewOptions): DigestView {
   const attackersStill: StillHappening[] = [];
   for (const row of data.attackers) {
     if (prevAttackers.has(row.address))
-      attackersStill.push({ label: row.address, count: row.hits, key: row.address });
+      // New activity: probes and the probes turned away by the block.
+      attackersStill.push({ label: row.address, count: row.hits + row.repeatsAfterBlock, key: row.address });
     else fresh.push(row);
   }
   const shown = fresh.slice(0, options.maxAttackers);
@@ -106,8 +110,10 @@ export function makeView(data: DigestData, options: ViewOptions): DigestView {
     last: data.last,
     lines: data.lines,
     ignored: data.ignored,
+    cancelled: data.cancelled,
     attackerCount: data.attackers.length + data.attackerOverflow,
-    blockedCount: data.attackers.filter((a) => a.blockedAt !== null).length,
+    attackerLines: data.attackerLines,
+    blockedCount: data.attackers.filter((a) => a.blockedAt !== null || a.repeatsAfterBlock > 0).length,
     attackers: shown,
     attackersStill,
     moreAttackers: fresh.length - shown.length + data.attackerOverflow,
