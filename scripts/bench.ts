@@ -15,6 +15,8 @@
 // (scripts/bench/live-scale.ts, root): the daemon with 1,000,000 tracked sources at 100/200 kpps.
 // Part 4 (scripts/bench/logcheck.ts, with --replay-only too): `portsnare logcheck` against Debian's
 // logcheck on a 100 MB log, in the same run.
+// Part 5 (scripts/bench/digest.ts, with --replay-only too): `portsnare report`: the sample digest
+// against logcheck's mail, and a day of 1,000,000 lines with 5,000 blocked hosts.
 //
 // The report (stdout) names each figure, how it was measured and the machine; progress goes to
 // stderr. Options: `npm run bench -- --help`.
@@ -28,6 +30,7 @@ import { parseOptions, UsageError, USAGE, type BenchOptions } from './bench/opti
 import { runReplayBench } from './bench/replay.ts';
 import { runMemoryBench } from './bench/memory.ts';
 import { runLiveScaleBench } from './bench/live-scale.ts';
+import { runDigestBench } from './bench/digest.ts';
 import { runLogcheckBench } from './bench/logcheck.ts';
 import { runForgedFloodBench } from './bench/forged-floods.ts';
 import { fixed, int } from './bench/stats.ts';
@@ -93,6 +96,8 @@ async function main(): Promise<number> {
     print(await runForgedFloodBench(progress));
     print(['']);
     print(runLogcheckBench(progress));
+    print(['']);
+    print(runDigestBench(progress));
     print(['']);
   }
   if (opts.live) {

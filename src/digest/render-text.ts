@@ -79,7 +79,7 @@ export function attackerBlock(a: AttackerRow, oneDay: boolean): string[] {
     const when = `${timeText(a.blockedAt, oneDay, true)} via ${a.blockedVia.join('+')}`;
     state = a.stillBlocked
       ? `BLOCKED ${when}`
-      : `was blocked ${when}, lifted${a.unblocked !== null ? ` ${timeText(a.unblocked, oneDay)}` : ''}`;
+      : `was blocked ${when}, ${a.unblocked !== null ? `lifted ${timeText(a.unblocked, oneDay)}` : 'expired'}`;
   } else if (a.repeatsAfterBlock > 0) {
     // Blocked before these lines began (the block line was in an earlier digest).
     state = 'already blocked';
