@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import {
   asUser,
   copyStockRules,
+  lockConf,
   LOGCHECK,
   logcheckUser,
   printRunArgs,
@@ -67,7 +68,7 @@ export function runLogcheckBench(progress: (text: string) => void): string[] {
     chmodSync(w, 0o755);
     const rules = copyStockRules(join(w, 'rules'), user);
     mkdirSync(join(w, 'state'));
-    writeFileSync(join(w, 'fixture.conf'), readFileSync(CONF));
+    writeFileSync(join(w, 'fixture.conf'), `${readFileSync(CONF, 'utf8')}${lockConf(w, user)}`);
     writeFileSync(
       join(w, 'max-rss.mjs'),
       "process.on('exit', () => process.stderr.write(`max-rss-kib ${process.resourceUsage().maxRSS}\\n`));\n",

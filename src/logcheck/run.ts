@@ -32,6 +32,7 @@ import {
   type LineBatch,
   type LogSourceEntry,
 } from './log-source.ts';
+import { acquireLock, type HeldLock } from './lock.ts';
 import { buildMessage, sendMail } from './mail.ts';
 import {
   composeSubject,
@@ -108,11 +109,52 @@ export async function runLogcheck(options: LogcheckOptions, io: LogcheckIo): Pro
     return ExitCodes.FAILURE;
   }
   const debug = (text: string) => options.debug && say(text);
+  let lock: HeldLock;
+  try {
+    lock = await acquireLock(plan.settings.lockDir, plan.settings.lockFile);
+  } catch (err) {
+    const message = describeError(err);
+    say(message);
+    await mailError(plan, message, say);
+    return ExitCodes.FAILURE;
+  }
   try {
     return await runPlan(plan, options, io, debug);
   } catch (err) {
-    say(err instanceof RunError ? err.message : describeError(err));
+    const message = err instanceof RunError ? err.message : describeError(err);
+    say(message);
+    await mailError(plan, message, say);
     return ExitCodes.FAILURE;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * logcheck's error mail (not with -o): "Logcheck failed: Your log entries may not have been
+ * checked." with the details, to SENDMAILTO. Unlike logcheck it carries no `export` dump of the
+ * environment and no `df -h`: the first can hold secrets, the second is one command away.
+ */
+async function mailError(plan: Plan, message: string, say: (text: string) => void): Promise<void> {
+  if (plan.toStdout || plan.recipients.length === 0) return;
+  const body =
+    'Logcheck failed: Your log entries may not have been checked.\n\n' +
+    `Details:\n${message}\n\n` +
+    'To identify the cause you may wish to:\n' +
+    '- verify that the logcheck user can read all\nlogfiles specified in;\n' +
+    `  ${plan.settings.logfilesList}\n  ${plan.settings.logfilesListD}/*.logfiles\n` +
+    '- check the system has enough space (df -h)\n' +
+    '- run portsnare logcheck -d -o -t to see what is read and decided\n';
+  const subject = `Logcheck: ${plan.hostname} ${plan.settings.date} exiting due to errors`;
+  try {
+    const mail = buildMessage(Buffer.from(body, 'utf8'), {
+      subject,
+      to: plan.recipients,
+      encoding: plan.settings.mimeEncoding,
+    });
+    await sendMail(mail, plan.recipients);
+  } catch (err) {
+    say(`the error mail could not be sent either: ${describeError(err)}`);
   }
 }
 

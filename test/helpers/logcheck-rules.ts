@@ -3,7 +3,7 @@
 // package and .ci/run takes from that package into test/.cache (rsyslog itself is not installed:
 // it would start a syslog daemon on /dev/log). Tests never write under /etc/logcheck.
 import { spawnSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PORTSNARE_BIN, REPO_ROOT } from './daemon.ts';
 
@@ -82,4 +82,15 @@ export function runOursAndLogcheck(
     ours: run([process.execPath, PORTSNARE_BIN, 'logcheck', ...args]),
     real: run([LOGCHECK, ...args]),
   };
+}
+
+/**
+ * logcheck.conf lines that put the run lock (LOCKDIR/LOCKFILE) in `dir`/lock, made here and given
+ * to `user`, so neither logcheck nor portsnare takes the host's /run/lock/logcheck in a test.
+ */
+export function lockConf(dir: string, user: { uid: number; gid: number } | null): string {
+  const lock = join(dir, 'lock');
+  mkdirSync(lock, { recursive: true, mode: 0o755 });
+  if (user) chownSync(lock, user.uid, user.gid);
+  return `\nLOCKDIR="${lock}"\nLOCKFILE="${join(lock, 'logcheck')}"\n`;
 }

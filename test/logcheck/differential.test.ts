@@ -22,6 +22,7 @@ import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
 import {
   asUser,
   copyStockRules,
+  lockConf,
   LOGCHECK,
   logcheckUser,
   printRunArgs,
@@ -76,7 +77,10 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
   const w = mkdtempSync(join(tmpdir(), 'psn-lcdiff-'));
   t.after(() => rmSync(w, { recursive: true, force: true }));
   chmodSync(w, 0o755);
-  writeFileSync(join(w, 'fixture.conf'), readFileSync(join(FIXTURES, 'conf', 'fixture.conf')));
+  writeFileSync(
+    join(w, 'fixture.conf'),
+    `${readFileSync(join(FIXTURES, 'conf', 'fixture.conf'), 'utf8')}${lockConf(w, user)}`,
+  );
   const rules = copyStockRules(join(w, 'rules'), user);
   mkdirSync(join(w, 'state'));
   if (user) chownSync(join(w, 'state'), user.uid, user.gid);
@@ -120,7 +124,10 @@ test('a long run (classified in a worker thread) prints what logcheck 1.4.2 prin
   const w = mkdtempSync(join(tmpdir(), 'psn-lclong-'));
   t.after(() => rmSync(w, { recursive: true, force: true }));
   chmodSync(w, 0o755);
-  writeFileSync(join(w, 'fixture.conf'), readFileSync(join(FIXTURES, 'conf', 'fixture.conf')));
+  writeFileSync(
+    join(w, 'fixture.conf'),
+    `${readFileSync(join(FIXTURES, 'conf', 'fixture.conf'), 'utf8')}${lockConf(w, user)}`,
+  );
   const rules = copyStockRules(join(w, 'rules'), user);
   mkdirSync(join(w, 'state'));
   if (user) chownSync(join(w, 'state'), user.uid, user.gid);

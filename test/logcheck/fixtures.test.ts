@@ -22,7 +22,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { PORTSNARE_BIN, REPO_ROOT } from '../helpers/daemon.ts';
-import { chownTree, copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import {
+  chownTree,
+  copyStockRules,
+  lockConf,
+  logcheckUser,
+  stockRulesAvailable,
+} from '../helpers/logcheck-rules.ts';
 
 // The fixtures of ../shared/reference/logcheck-fixtures, copied into the repository (CI has no ../shared).
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'logcheck');
@@ -59,7 +65,10 @@ function setup(user: { uid: number; gid: number } | null): string {
   const w = mkdtempSync(join(tmpdir(), 'psn-lcfix-'));
   for (const d of ['bin', 'state', 'emptyd']) mkdirSync(join(w, d));
   for (const f of readdirSync(join(FIXTURES, 'input'))) cpSync(join(FIXTURES, 'input', f), join(w, f));
-  for (const f of readdirSync(join(FIXTURES, 'conf'))) cpSync(join(FIXTURES, 'conf', f), join(w, f));
+  const lock = lockConf(w, user);
+  for (const f of readdirSync(join(FIXTURES, 'conf'))) {
+    writeFileSync(join(w, f), `${readFileSync(join(FIXTURES, 'conf', f), 'utf8')}${lock}`);
+  }
   // The mail fixtures: portsnare hands the message to `sendmail` as mime-construct does; this one
   // keeps it (and its arguments) for the test, as the fixtures' mime-construct --output shim printed it.
   writeFileSync(

@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../helpers/daemon.ts';
 import {
   chownTree,
   copyStockRules,
+  lockConf,
   logcheckUser,
   printRunArgs,
   runOursAndLogcheck,
@@ -151,7 +152,7 @@ test('the rule pack puts every PortSentry and portsnare line where it belongs, a
     }
     const input = lines();
     writeFileSync(join(w, 'ps.log'), input.map((l) => `${l.line}\n`).join(''));
-    writeFileSync(join(w, 'c.conf'), 'DATE="2025-11-22 11:02 +0000"\nFQDN=0\nINTRO=0\n');
+    writeFileSync(join(w, 'c.conf'), `DATE="2025-11-22 11:02 +0000"\nFQDN=0\nINTRO=0\n${lockConf(w, user)}`);
     mkdirSync(join(w, 'state'));
     if (user) chownTree(w, user);
     const args = printRunArgs({

@@ -4,12 +4,27 @@
 // is refused with logcheck's remedy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PORTSNARE_BIN } from '../helpers/daemon.ts';
-import { chownTree, copyStockRules, logcheckUser, stockRulesAvailable } from '../helpers/logcheck-rules.ts';
+import {
+  chownTree,
+  copyStockRules,
+  lockConf,
+  logcheckUser,
+  stockRulesAvailable,
+} from '../helpers/logcheck-rules.ts';
 
 const user = logcheckUser();
 
@@ -19,7 +34,10 @@ function scratch(): string {
   copyStockRules(join(w, 'rules'));
   mkdirSync(join(w, 'state'));
   mkdirSync(join(w, 'bin'));
-  writeFileSync(join(w, 'c.conf'), 'DATE="2025-11-22 11:02 +0000"\nFQDN=0\nSENDMAILTO="admin@example.org"\n');
+  writeFileSync(
+    join(w, 'c.conf'),
+    `DATE="2025-11-22 11:02 +0000"\nFQDN=0\nSENDMAILTO="admin@example.org"\n${lockConf(w, user)}`,
+  );
   writeFileSync(join(w, 'syslog'), 'Nov 22 11:00:01 host myapp[1]: something unusual happened\n');
   return w;
 }
@@ -128,4 +146,80 @@ test('root is refused, as logcheck refuses it, with the remedy; anyone else is n
     assert.doesNotMatch(r.stdout, /should not be run as root/);
     assert.match(r.stderr, /\/nonexistent\.log/);
   }
+});
+
+test('a failed run mails logcheck error mail, without the environment logcheck dumps into it', (t) => {
+  assert.ok(stockRulesAvailable(), 'logcheck-database is not installed: .ci/run installs it');
+  const w = scratch();
+  t.after(() => rmSync(w, { recursive: true, force: true }));
+  sendmail(w, 0);
+  writeFileSync(join(w, 'rules', 'ignore.d.server', 'local-broken'), 'myapp\\[[0-9]+\\]: (unbalanced\n');
+  const r = run(w);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /local-broken/);
+  const mail = readFileSync(join(w, 'mailbox'), 'utf8');
+  assert.match(
+    mail,
+    /^Subject: Logcheck: host\.example\.org 2025-11-22 11:02 \+0000 exiting due to errors$/m,
+  );
+  assert.match(mail, /^Logcheck failed: Your log entries may not have been checked\.$/m);
+  assert.match(mail, /local-broken/);
+  assert.doesNotMatch(mail, /PATH=|declare -x/, 'no environment in the mail');
+  assert.deepEqual(offsets(w), []);
+  // With -o nothing is mailed, as logcheck.
+  rmSync(join(w, 'mailbox'));
+  assert.equal(run(w, ['-o']).status, 1);
+  assert.throws(() => readFileSync(join(w, 'mailbox')));
+});
+
+test('the run lock: a held one stops the run; stale ones are taken over; logcheck 1.4.2 itself runs through it', (t) => {
+  assert.ok(stockRulesAvailable(), 'logcheck-database is not installed: .ci/run installs it');
+  const w = scratch();
+  t.after(() => rmSync(w, { recursive: true, force: true }));
+  sendmail(w, 0);
+  const lock = join(w, 'lock', 'logcheck.lock');
+  // A lock as lockfile-create makes it (no pid), fresh: taken.
+  writeFileSync(lock, '');
+  const held = run(w, ['-o']);
+  assert.equal(held.status, 1);
+  assert.match(held.stderr, /Another logcheck process is still running/);
+  assert.deepEqual(offsets(w), []);
+  // Untouched for 10 minutes: stale (liblockfile's 5-minute rule), taken over, removed at the end.
+  const old = new Date(Date.now() - 10 * 60_000);
+  utimesSync(lock, old, old);
+  const stale = run(w, ['-o']);
+  assert.equal(stale.status, 0, stale.stderr);
+  assert.throws(() => readFileSync(lock), 'the lock is removed after the run');
+  // One of ours whose process is gone: taken over at once.
+  writeFileSync(lock, '999999999 portsnare\n');
+  if (user) chownTree(w, user);
+  assert.equal(run(w, ['-o', '-t']).status, 0);
+  // Ours, alive (this test process holds it). Debian's logcheck does not stop at it: lockfile-create
+  // exits 4 when the lock is held, and logcheck only treats 1 as a failure, then removes the lock.
+  writeFileSync(lock, `${process.pid} portsnare\n`);
+  if (user) chownTree(w, user);
+  const argv = [
+    '/usr/sbin/logcheck',
+    '-c',
+    join(w, 'c.conf'),
+    '-r',
+    join(w, 'rules'),
+    '-S',
+    join(w, 'state'),
+    '-l',
+    join(w, 'syslog'),
+    '-o',
+    '-t',
+  ];
+  const real = spawnSync(
+    user ? 'setpriv' : argv[0]!,
+    user ? [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', ...argv] : argv.slice(1),
+    {
+      cwd: w,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  assert.equal(real.status, 0, real.stderr);
+  assert.throws(() => readFileSync(lock), 'it ran, and removed the lock it did not hold');
 });
