@@ -13,6 +13,7 @@
  */
 import { mkdir, open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
+import { processRunning } from '../state/dir-lock.ts';
 
 /** liblockfile's rule: a lock file not touched for this long is stale. */
 const STALE_MS = 5 * 60_000;
@@ -31,21 +32,12 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return systemErrorCode(err) === 'EPERM';
-  }
-}
-
 /** Whether the lock at `path` may be taken over: untouched for 5 minutes, or ours and its process gone. */
 async function isStale(path: string, now: number): Promise<boolean> {
   try {
     const [st, text] = await Promise.all([stat(path), readFile(path, 'utf8')]);
     const ours = /^(\d+) portsnare\n?$/.exec(text);
-    if (ours) return !alive(Number(ours[1]));
+    if (ours) return !processRunning(Number(ours[1]));
     return now - st.mtimeMs > STALE_MS;
   } catch (err) {
     // Gone meanwhile: free.

@@ -8,7 +8,8 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import { ErrorCodes, PortsnareError, systemErrorCode } from '../errors.ts';
 
-function running(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, and is someone else's). */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -28,7 +29,7 @@ export async function acquireDirLock(path: string): Promise<() => Promise<void>>
       if (systemErrorCode(err) !== 'EEXIST') throw err;
     }
     const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && running(pid)) {
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processRunning(pid)) {
       throw new PortsnareError(
         ErrorCodes.FILE,
         `in use by process ${pid} (lock file ${path}; delete it only if that process is not portsnare)`,

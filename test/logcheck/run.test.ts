@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PORTSNARE_BIN } from '../helpers/daemon.ts';
 import {
+  asUser,
   chownTree,
   copyStockRules,
   lockConf,
@@ -211,15 +212,11 @@ test('the run lock: a held one stops the run; stale ones are taken over; logchec
     '-o',
     '-t',
   ];
-  const real = spawnSync(
-    user ? 'setpriv' : argv[0]!,
-    user ? [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', ...argv] : argv.slice(1),
-    {
-      cwd: w,
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
-  );
+  const real = spawnSync(asUser(user, argv)[0]!, asUser(user, argv).slice(1), {
+    cwd: w,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(real.status, 0, real.stderr);
   assert.throws(() => readFileSync(lock), 'it ran, and removed the lock it did not hold');
 });
