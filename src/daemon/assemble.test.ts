@@ -16,6 +16,8 @@ import { Reporter } from '../report/reporter.ts';
 import { BanStore } from '../state/ban-store.ts';
 import { makeBan } from '../state/ban.ts';
 import { statePaths } from '../state/state-dir.ts';
+import type { OutgoingMail } from '../mail/deliver.ts';
+import { AlertMailer } from './alert-mail.ts';
 import { assemble } from './assemble.ts';
 import { Daemon } from './daemon.ts';
 import { DryRun } from './dry-run.ts';
@@ -154,6 +156,9 @@ test('the daemon starts its services in order, stops them in reverse, and says 1
     'pendingResponses',
     'trackedSources',
     'fake.probes',
+    'alertMail.sent',
+    'alertMail.failed',
+    'alertMail.deferred',
   ]);
   await daemon.reload();
   assert.equal(messages.at(-1)?.kind, 'reloaded');
@@ -253,4 +258,69 @@ test("assembled: restore puts back no ban of a never-block address and writes th
   );
   assert.equal(stack.allCounters()['syslog.dropped'], 2);
   await stack.bans.close();
+});
+
+test('the daemon mails its first block (REPORT_ALERT_MAIL=1), defers the next, and follows a SIGHUP that turns the mail off', async () => {
+  const { dir, settings } = await setup(['REPORT_ALERT_MAIL="1"', 'REPORT_ALERT_INTERVAL="60"']);
+  const { reporter, messages } = recording();
+  const stack = assemble({
+    modes: ['stcp'],
+    settings,
+    ignore: NO_IGNORE,
+    reporter,
+    dryRun: new DryRun(),
+    hosts: { addresses: () => ['192.0.2.1'], guarded: () => [] },
+    sensors: () => [],
+  });
+  const clock = { now: time };
+  const sent: OutgoingMail[] = [];
+  const alertMail = new AlertMailer({
+    settings: () => stack.settings,
+    log: reporter,
+    path: statePaths(settings.stateDir).alertMail,
+    now: () => clock.now,
+    host: 'sensor.example.org',
+    send: (mail) => Promise.resolve(void sent.push(mail)),
+  });
+  const conf = join(dir, 'portsentry.conf');
+  const daemon = new Daemon(stack, {
+    control: false,
+    alertMail,
+    reload: async () => ({ loaded: await loadSettingsFile(conf), ignore: NO_IGNORE }),
+  });
+  await daemon.start();
+  for (const port of [1, 11, 15]) stack.alerts.onProbe(syn(port, '203.0.113.9'));
+  await stack.alerts.settled();
+  clock.now += 1000;
+  for (const port of [1, 11, 15]) stack.alerts.onProbe(syn(port, '203.0.113.10'));
+  await stack.alerts.settled();
+  await daemon.manualBlock('192.0.2.77', null);
+  await alertMail.close(1000);
+  assert.deepEqual(
+    sent.map((m) => m.subject),
+    ['portsnare alert on sensor.example.org: 203.0.113.9 blocked'],
+  );
+  assert.match(sent[0]!.text, /^Scan: +TCP SYN\/Normal scan \(mode stcp\)$/m);
+  assert.match(sent[0]!.text, /^Backends: +hosts\.deny, route$/m);
+  assert.equal(daemon.allCounters()['alertMail.deferred'], 1);
+  assert.ok(messages.some((m) => m.kind === 'alertMailDeferred' && m.address === '203.0.113.10'));
+
+  // SIGHUP with REPORT_ALERT_MAIL=0: a block after the interval sends nothing.
+  await writeFile(
+    conf,
+    (await readFile(conf, 'utf8')).replace('REPORT_ALERT_MAIL="1"', 'REPORT_ALERT_MAIL="0"'),
+  );
+  await daemon.reload();
+  clock.now += 120_000;
+  for (const port of [1, 11, 15]) stack.alerts.onProbe(syn(port, '203.0.113.11'));
+  await stack.alerts.settled();
+  assert.equal(stack.bans.keeper?.has('203.0.113.11'), true, 'blocked, only not mailed');
+  await daemon.stop();
+  assert.equal(sent.length, 1);
+  assert.deepEqual(JSON.parse(await readFile(statePaths(settings.stateDir).alertMail, 'utf8')), {
+    version: 1,
+    lastMailAt: time,
+    deferred: 1,
+    deferredSince: time + 1000,
+  });
 });

@@ -19,6 +19,7 @@ import { HistoryFileSink } from '../report/sinks/history-file-sink.ts';
 import { MemoryRecordsSink } from '../report/sinks/memory-records-sink.ts';
 import { runCommand } from '../respond/exec.ts';
 import { addHostsDenyLine, addHostsDenyLines, removeHostsDenyLines } from '../respond/hosts-deny.ts';
+import type { Ban } from '../state/ban-store.ts';
 import { statePaths } from '../state/state-dir.ts';
 import { Bans, type ResponderIo } from './bans.ts';
 import { resolveBlockBackend, type ResolvedBackend } from './block-backend.ts';
@@ -97,6 +98,8 @@ export function assemble(opts: AssembleOptions): Stack {
     return verdict === null ? null : neverBlock.reason(address, verdict);
   };
   const historySink = history;
+  // Who hears of a new ban (the daemon's alert mail subscribes through the stack).
+  const banListeners = new Set<(ban: Ban) => void>();
   const bans = new Bans({
     settings,
     log: reporter,
@@ -105,6 +108,9 @@ export function assemble(opts: AssembleOptions): Stack {
     storeDir: opts.storeDir ?? statePaths(current.stateDir).bans,
     now: opts.clock,
     onLifted: (addresses) => reporter.lifted(addresses),
+    onBanned: (ban) => {
+      for (const listener of banListeners) listener(ban);
+    },
     refuse,
     recordCutOff: historySink ? (bans) => historySink.repair(bans) : undefined,
   });
@@ -129,6 +135,7 @@ export function assemble(opts: AssembleOptions): Stack {
     records,
     dryRun,
     sensorFactory: opts.sensors ?? sensorsFor,
+    banListeners,
   });
   return stack;
 }

@@ -36,6 +36,8 @@ export interface BansDeps {
   now?: () => number;
   /** Told which addresses stopped being banned. */
   onLifted?: (addresses: string[]) => Promise<void>;
+  /** Told of each new ban once it is in force (the daemon's alert mail). */
+  onBanned?: (ban: Ban) => void;
   /** Why an address must never be blocked (the never-block lists), or null; restore checks each ban. */
   refuse?: (address: string) => string | null;
   /** Writes the missing history lines of bans a crash cut off (the history file's sink). */
@@ -163,7 +165,14 @@ export class Bans {
       nft: backend.nft,
       classic: backend.classic,
     });
-    const keeper = new BanKeeper({ store, responder, log, now, onLifted: this.#deps.onLifted });
+    const keeper = new BanKeeper({
+      store,
+      responder,
+      log,
+      now,
+      onLifted: this.#deps.onLifted,
+      onBanned: this.#deps.onBanned,
+    });
     this.#keeper = keeper;
     return { store, keeper };
   }

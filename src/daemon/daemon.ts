@@ -14,6 +14,8 @@ import { logDiagnostics } from '../report/config-problems.ts';
 import type { BanKeeper } from '../respond/ban-keeper.ts';
 import type { Ban } from '../state/ban-store.ts';
 import { PORTSENTRY_COMPAT_VERSION } from '../version.ts';
+import { statePaths } from '../state/state-dir.ts';
+import { AlertMailer } from './alert-mail.ts';
 import type { ControlTarget } from './control-handler.ts';
 import { DEFAULT_TIMINGS, type HousekeepingTimings } from './housekeeping.ts';
 import type { Service } from './service.ts';
@@ -28,6 +30,8 @@ export interface DaemonDeps {
   timings?: Partial<HousekeepingTimings>;
   /** Reads config and ignore file again (SIGHUP). */
   reload: () => Promise<{ loaded: LoadedSettings; ignore: IgnoreFile }>;
+  /** The immediate alert mail (tests give one with their own clock and sender). */
+  alertMail?: AlertMailer;
 }
 
 export class Daemon implements ControlTarget {
@@ -36,14 +40,23 @@ export class Daemon implements ControlTarget {
   readonly #services: Service[];
   /** Services whose start was attempted, in order (stopped in reverse). */
   readonly #begun: Service[] = [];
+  readonly #alertMail: AlertMailer;
 
   constructor(stack: Stack, deps: DaemonDeps) {
     this.stack = stack;
     this.#deps = deps;
+    this.#alertMail =
+      deps.alertMail ??
+      new AlertMailer({
+        settings: () => stack.settings,
+        log: stack.reporter,
+        path: statePaths(stack.settings.stateDir).alertMail,
+      });
     this.#services = daemonServices(stack, {
       timings: { ...DEFAULT_TIMINGS, ...deps.timings },
       control: deps.control !== false,
       target: this,
+      alertMail: this.#alertMail,
     });
   }
 
@@ -69,7 +82,7 @@ export class Daemon implements ControlTarget {
   }
 
   allCounters(): Record<string, number> {
-    return this.stack.allCounters();
+    return { ...this.stack.allCounters(), ...this.#alertMail.counters() };
   }
 
   manualBlock(address: string, seconds: number | null): Promise<{ ban: Ban; already: boolean }> {

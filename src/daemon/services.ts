@@ -11,6 +11,7 @@ import { describeError, ErrorCodes, PortsnareError } from '../errors.ts';
 import { checkStateDirTrust, formatTrustProblems, writeStateFile } from '../state/dir-trust.ts';
 import { StateNames, statePaths } from '../state/state-dir.ts';
 import { controlHandler, type ControlTarget } from './control-handler.ts';
+import type { AlertMailer } from './alert-mail.ts';
 import { housekeeping, type HousekeepingTimings } from './housekeeping.ts';
 import { rootPeerCheck } from './peer-check.ts';
 import type { Service } from './service.ts';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   control: boolean;
   /** What the control socket answers from. */
   target: ControlTarget;
+  /** The immediate alert mail, told of every new ban. */
+  alertMail: AlertMailer;
 }
 
 /** STATE_DIR, created if need be. */
@@ -94,6 +97,26 @@ function pidFile(stack: Stack): Service {
   };
 }
 
+/**
+ * The alert mail: its rate-limit stamp read back, then told of every new ban. Stopped after the
+ * alerts in flight drained (their bans still count), giving a mail under way DRAIN_MS.
+ */
+function alertMail(stack: Stack, mailer: AlertMailer): Service {
+  let unsubscribe: (() => void) | null = null;
+  return {
+    name: 'alert mail',
+    async start() {
+      await mailer.load();
+      unsubscribe = stack.onBanned((ban) => mailer.blocked(ban));
+    },
+    async stop() {
+      unsubscribe?.();
+      unsubscribe = null;
+      await mailer.close(DRAIN_MS);
+    },
+  };
+}
+
 /** Nothing to start; at shutdown the alerts in flight get DRAIN_MS to finish before the store closes. */
 function drain(stack: Stack): Service {
   return {
@@ -146,6 +169,7 @@ export function daemonServices(stack: Stack, opts: ServiceOptions): Service[] {
     files(stack),
     restore(stack),
     pidFile(stack),
+    alertMail(stack, opts.alertMail),
     drain(stack),
     housekeeping(stack, opts.timings),
     sensors(stack),

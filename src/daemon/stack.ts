@@ -51,6 +51,8 @@ export interface StackParts {
   records: MemoryRecordsSink | null;
   dryRun: DryRun | null;
   sensorFactory: SensorFactory;
+  /** Told of each new ban once it is in force (what the ban keeper's onBanned calls). */
+  banListeners?: Set<(ban: Ban) => void>;
 }
 
 export class Stack {
@@ -65,6 +67,7 @@ export class Stack {
   readonly #sensorFactory: SensorFactory;
   readonly #settings: { value: Settings };
   #sensors: Sensor[] = [];
+  readonly #banListeners: Set<(ban: Ban) => void>;
 
   constructor(parts: StackParts) {
     this.modes = parts.modes;
@@ -77,6 +80,13 @@ export class Stack {
     this.dryRun = parts.dryRun;
     this.#sensorFactory = parts.sensorFactory;
     this.#settings = parts.settings;
+    this.#banListeners = parts.banListeners ?? new Set();
+  }
+
+  /** Hears of each new ban once it is in force (synchronously: it must not wait); returns the unsubscribe. */
+  onBanned(listener: (ban: Ban) => void): () => void {
+    this.#banListeners.add(listener);
+    return () => this.#banListeners.delete(listener);
   }
 
   get settings(): Settings {

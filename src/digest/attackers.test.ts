@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { formatMessage, type LogMessage } from '../report/messages.ts';
+import { sentryEvent } from './attacker-lines.ts';
 import { AttackerTable, formatPortRanges, type AttackerRow } from './attackers.ts';
 import { parseSyslogLine } from './syslog-line.ts';
 
@@ -678,4 +679,14 @@ test('200,000 generated lines: counts add up', () => {
     first.ports.reduce((n, r) => n + r.to - r.from + 1, 0),
     40,
   );
+});
+
+test("the daemon's alert mail lines name a host but are no event against it", () => {
+  for (const m of [
+    { kind: 'alertMailSent', address: '203.0.113.9', to: 'root', earlier: 2 },
+    { kind: 'alertMailDeferred', address: '203.0.113.10', intervalSeconds: 60, until: '20:01:00' },
+    { kind: 'alertMailFailed', address: '203.0.113.9', reason: 'connect ECONNREFUSED', intervalSeconds: 60 },
+  ] satisfies LogMessage[]) {
+    assert.equal(sentryEvent(formatMessage(m)), null, m.kind);
+  }
 });

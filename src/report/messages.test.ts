@@ -203,3 +203,36 @@ test('the MAX_BLOCKS_PER_MINUTE lines name the evidence kind whose budget ran ou
     ],
   );
 });
+
+test('the alert mail lines: sent, deferred once per interval, failed, state problems', () => {
+  assert.deepEqual(
+    [
+      formatMessage({ kind: 'alertMailSent', address: '203.0.113.9', to: 'root', earlier: 0 }),
+      formatMessage({ kind: 'alertMailSent', address: '203.0.113.9', to: 'a@x, b@y', earlier: 12 }),
+      formatMessage({
+        kind: 'alertMailDeferred',
+        address: '203.0.113.10',
+        intervalSeconds: 3600,
+        until: '21:00:05',
+      }),
+      formatMessage({
+        kind: 'alertMailFailed',
+        address: '203.0.113.9',
+        reason: 'connect ECONNREFUSED 127.0.0.1:25',
+        intervalSeconds: 60,
+      }),
+      formatMessage({
+        kind: 'alertMailState',
+        path: '/var/lib/portsnare/alert-mail.json',
+        text: 'is not an alert mail state file; starting afresh',
+      }),
+    ],
+    [
+      'adminalert: Alert mail sent to root: 203.0.113.9 blocked',
+      'adminalert: Alert mail sent to a@x, b@y: 203.0.113.9 blocked (and 12 earlier block(s) left to the digest)',
+      'adminalert: Alert mail deferred: 203.0.113.10 blocked; at most one alert mail per 3600 s, so blocks until 21:00:05 go into the next digest (said once per interval)',
+      'adminalert: ERROR: alert mail about 203.0.113.9 not sent: connect ECONNREFUSED 127.0.0.1:25; the next one is tried after 60 s, the digest has the blocks',
+      'adminalert: WARNING: alert mail state /var/lib/portsnare/alert-mail.json: is not an alert mail state file; starting afresh',
+    ],
+  );
+});

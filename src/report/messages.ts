@@ -96,7 +96,12 @@ export type LogMessage =
   | { kind: 'nftError'; reason: string }
   | { kind: 'addressesChanged'; own: number; protectedHosts: number }
   | { kind: 'controlListening'; path: string }
-  | { kind: 'controlError'; reason: string };
+  | { kind: 'controlError'; reason: string }
+  // --- the immediate alert mail (REPORT_ALERT_MAIL) ---
+  | { kind: 'alertMailSent'; address: string; to: string; earlier: number }
+  | { kind: 'alertMailDeferred'; address: string; intervalSeconds: number; until: string }
+  | { kind: 'alertMailFailed'; address: string; reason: string; intervalSeconds: number }
+  | { kind: 'alertMailState'; path: string; text: string };
 
 export type LogKind = LogMessage['kind'];
 
@@ -241,6 +246,14 @@ const formatters: Formatters = {
     `adminalert: Local addresses changed: ${m.own} own addresses and ${m.protectedHosts} gateways/resolvers are never blocked`,
   controlListening: (m) => `adminalert: Control socket listening on ${m.path}`,
   controlError: (m) => `adminalert: ERROR: control socket: ${m.reason}`,
+  // No " for host " in these: the digest reads that as a failed response against the host.
+  alertMailSent: (m) =>
+    `adminalert: Alert mail sent to ${m.to}: ${m.address} blocked${m.earlier > 0 ? ` (and ${m.earlier} earlier block(s) left to the digest)` : ''}`,
+  alertMailDeferred: (m) =>
+    `adminalert: Alert mail deferred: ${m.address} blocked; at most one alert mail per ${m.intervalSeconds} s, so blocks until ${m.until} go into the next digest (said once per interval)`,
+  alertMailFailed: (m) =>
+    `adminalert: ERROR: alert mail about ${m.address} not sent: ${m.reason}; the next one is tried after ${m.intervalSeconds} s, the digest has the blocks`,
+  alertMailState: (m) => `adminalert: WARNING: alert mail state ${m.path}: ${m.text}`,
 };
 
 /** The syslog message text (after `ident[pid]: `) of a log message. */

@@ -87,6 +87,11 @@ export interface BanKeeperDeps {
   now?: () => number;
   /** Told which addresses stopped being banned (the daemon clears them from the blocked files). */
   onLifted?: (addresses: string[]) => void | Promise<void>;
+  /**
+   * Told of each new ban once it is settled (in force and recorded), synchronously; the daemon's
+   * alert mail listens here. It must not wait for anything: the block is done already.
+   */
+  onBanned?: (ban: Ban) => void;
 }
 
 export interface BanOutcome extends ResponseOutcome {
@@ -177,6 +182,11 @@ export class BanKeeper {
     if (changed.length === 0 && !intent) return { ...outcome, ban: null };
     const ban = record(changed, 'settled');
     await this.#write(() => this.#deps.store.add(ban), request.address);
+    try {
+      this.#deps.onBanned?.(ban);
+    } catch {
+      // A listener's failure is its own (the alert mail logs its own); the ban is in force and stays.
+    }
     return { ...outcome, ban };
   }
 

@@ -15,6 +15,8 @@ export const StateNames = {
   bans: 'bans',
   /** The kernel boot id seen at the last start: a reboot empties our nft sets and routes. */
   bootId: 'boot-id',
+  /** The alert mail's rate-limit stamp (daemon/alert-mail), so a restart does not reset the limit. */
+  alertMail: 'alert-mail.json',
 } as const;
 
 export type StateName = keyof typeof StateNames;
@@ -26,6 +28,7 @@ export interface StatePaths {
   readonly socket: string;
   readonly bans: string;
   readonly bootId: string;
+  readonly alertMail: string;
 }
 
 export function statePaths(stateDir: string): StatePaths {
@@ -35,5 +38,6 @@ export function statePaths(stateDir: string): StatePaths {
     socket: join(stateDir, StateNames.socket),
     bans: join(stateDir, StateNames.bans),
     bootId: join(stateDir, StateNames.bootId),
+    alertMail: join(stateDir, StateNames.alertMail),
   };
 }
