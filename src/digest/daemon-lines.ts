@@ -1,7 +1,7 @@
 /**
  * @module digest/daemon-lines
  * PortSentry's and portsnare's routine lines about themselves (starting, listening on a port,
- * active, advanced-mode limits, capture opened, shutting down), which no stock logcheck rule
+ * active, advanced-mode limits, capture opened, alert mail sent or deferred, shutting down), which no stock logcheck rule
  * ignores, folded into one line of the digest: "started 3 times, stopped once; listening on 25
  * TCP and 6 UDP ports". On the fixture sample they are 42 of the 61 System Events. Errors and
  * warnings are not routine: they stay lines of System Events.
@@ -19,7 +19,9 @@ const ROUTINE = [
   /^adminalert: Advanced mode will manually exclude (?:port: \d+ ?|no ports)$/,
   /^adminalert: Advanced Stealth scan detection mode activated\. Ignored (?:TCP|UDP) port: \d+$/,
   /^adminalert: Capturing on \S+ with filter: /,
+  /^adminalert: Alert mail deferred: /,
 ];
+const ALERT_SENT = /^adminalert: Alert mail sent to /;
 
 export interface DaemonSummary {
   readonly lines: number;
@@ -27,6 +29,8 @@ export interface DaemonSummary {
   readonly stops: number;
   readonly tcpPorts: number;
   readonly udpPorts: number;
+  /** Immediate alert mails the daemon sent (REPORT_ALERT_MAIL). */
+  readonly alertMails: number;
   readonly first: number | null;
   readonly last: number | null;
 }
@@ -37,6 +41,7 @@ export class DaemonLines {
   #lines = 0;
   #starts = 0;
   #stops = 0;
+  #alertMails = 0;
   #first: number | null = null;
   #last: number | null = null;
 
@@ -46,6 +51,7 @@ export class DaemonLines {
     const m = parsed.message;
     const listen = LISTEN.exec(m);
     if (listen) (listen[1] === 'TCP' ? this.#tcp : this.#udp).add(Number(listen[2]));
+    else if (ALERT_SENT.test(m)) this.#alertMails++;
     else if (!ROUTINE.some((r) => r.test(m))) return false;
     if (m.endsWith(' is starting.')) this.#starts++;
     if (m.endsWith(' is shutting down')) this.#stops++;
@@ -62,6 +68,7 @@ export class DaemonLines {
       stops: this.#stops,
       tcpPorts: this.#tcp.size,
       udpPorts: this.#udp.size,
+      alertMails: this.#alertMails,
       first: this.#first,
       last: this.#last,
     };

@@ -27,6 +27,7 @@ export function renderJson(view: DigestView): string {
       stops: view.daemon.stops,
       tcpPorts: view.daemon.tcpPorts,
       udpPorts: view.daemon.udpPorts,
+      alertMails: view.daemon.alertMails,
     },
     attackers: {
       lines: view.attackerLines,

@@ -174,6 +174,7 @@ function daemonLine(view: DigestView, oneDay: boolean): string[] {
     .filter(Boolean)
     .join(' and ');
   if (ports) facts.push(`listening on ${ports} ports`);
+  if (d.alertMails > 0) facts.push(`${plural(d.alertMails, 'alert mail')} sent`);
   return fold(
     `PortSentry/portsnare ${spanText(d.first, d.last, oneDay)}: ${facts.join(', ') || `${d.lines} routine lines`}`,
     '    ',
