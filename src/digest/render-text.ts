@@ -15,7 +15,7 @@ import { formatPortRanges, type AttackerRow } from './attackers.ts';
 import type { SectionKind } from './build.ts';
 import { parseSyslogLine } from './syslog-line.ts';
 import type { TemplateRow } from './templates.ts';
-import type { DigestView, StillHappening } from './view.ts';
+import type { DigestView, StillHappening, ViewSection } from './view.ts';
 
 export const WIDTH = 72;
 /** Bytes kept for each part still to come (its heading and a "... and N more"). */
@@ -130,15 +130,8 @@ const KIND_TITLES: Readonly<Record<SectionKind, string>> = {
   system: 'System Events',
 };
 
-interface Part {
-  readonly kind: SectionKind;
-  readonly title: string;
-  readonly lines: number;
-  readonly rows: readonly TemplateRow[];
-  readonly still: readonly StillHappening[];
-  readonly moreRows: number;
-  readonly moreLines: number;
-}
+/** One kind's sections merged: logcheck's per-file headings give way to one title. */
+type Part = Omit<ViewSection, 'heading'> & { readonly title: string };
 
 /** logcheck's per-rule-file sections, one part per kind (the program on each row says which). */
 function partsOf(view: DigestView): Part[] {

@@ -49,34 +49,30 @@ function sendmail(w: string, exitCode: number): void {
   chmodSync(join(w, 'bin', 'sendmail'), 0o755);
 }
 
+/** The scratch tree's conf, rules, state and log, as both logcheck and `portsnare logcheck` take them. */
+const treeArgs = (w: string) => [
+  '-c',
+  join(w, 'c.conf'),
+  '-r',
+  join(w, 'rules'),
+  '-S',
+  join(w, 'state'),
+  '-l',
+  join(w, 'syslog'),
+];
+
 function run(w: string, extra: string[] = []) {
   if (user) chownTree(w, user);
-  const args = [
+  const argv = asUser(user, [
+    process.execPath,
+    PORTSNARE_BIN,
     'logcheck',
-    '-c',
-    join(w, 'c.conf'),
-    '-r',
-    join(w, 'rules'),
-    '-S',
-    join(w, 'state'),
-    '-l',
-    join(w, 'syslog'),
+    ...treeArgs(w),
     '-s',
     '-H',
     'host.example.org',
     ...extra,
-  ];
-  const argv = user
-    ? [
-        'setpriv',
-        `--reuid=${user.uid}`,
-        `--regid=${user.gid}`,
-        '--init-groups',
-        process.execPath,
-        PORTSNARE_BIN,
-        ...args,
-      ]
-    : [process.execPath, PORTSNARE_BIN, ...args];
+  ]);
   const env = { ...process.env, PATH: `${join(w, 'bin')}:${process.env['PATH'] ?? ''}` };
   return spawnSync(argv[0]!, argv.slice(1), { cwd: w, env, encoding: 'utf8' });
 }
@@ -199,20 +195,8 @@ test('the run lock: a held one stops the run; stale ones are taken over; logchec
   // exits 4 when the lock is held, and logcheck only treats 1 as a failure, then removes the lock.
   writeFileSync(lock, `${process.pid} portsnare\n`);
   if (user) chownTree(w, user);
-  const argv = [
-    '/usr/sbin/logcheck',
-    '-c',
-    join(w, 'c.conf'),
-    '-r',
-    join(w, 'rules'),
-    '-S',
-    join(w, 'state'),
-    '-l',
-    join(w, 'syslog'),
-    '-o',
-    '-t',
-  ];
-  const real = spawnSync(asUser(user, argv)[0]!, asUser(user, argv).slice(1), {
+  const argv = asUser(user, ['/usr/sbin/logcheck', ...treeArgs(w), '-o', '-t']);
+  const real = spawnSync(argv[0]!, argv.slice(1), {
     cwd: w,
     encoding: 'utf8',
     timeout: 30_000,
