@@ -66,15 +66,13 @@ function generate(n: number, seed: number): string[] {
   return out;
 }
 
-test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on generated inputs', async (t) => {
-  assert.ok(
-    existsSync(LOGCHECK) && stockRulesAvailable(),
-    'Debian logcheck is not installed: .ci/run installs it',
-  );
-  const user = logcheckUser();
-  if (process.getuid?.() === 0)
-    assert.ok(user, 'running as root needs the logcheck user (from the logcheck package)');
-  const w = mkdtempSync(join(tmpdir(), 'psn-lcdiff-'));
+/** A scratch tree for both programs: the fixture conf (lock inside), Debian's rules, a state dir. */
+function scratch(
+  t: { after(fn: () => void): void },
+  prefix: string,
+  user: { uid: number; gid: number } | null,
+): { w: string; rules: string } {
+  const w = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(w, { recursive: true, force: true }));
   chmodSync(w, 0o755);
   writeFileSync(
@@ -84,6 +82,18 @@ test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on g
   const rules = copyStockRules(join(w, 'rules'), user);
   mkdirSync(join(w, 'state'));
   if (user) chownSync(join(w, 'state'), user.uid, user.gid);
+  return { w, rules };
+}
+
+test('portsnare logcheck prints what logcheck 1.4.2 prints, at every level, on generated inputs', async (t) => {
+  assert.ok(
+    existsSync(LOGCHECK) && stockRulesAvailable(),
+    'Debian logcheck is not installed: .ci/run installs it',
+  );
+  const user = logcheckUser();
+  if (process.getuid?.() === 0)
+    assert.ok(user, 'running as root needs the logcheck user (from the logcheck package)');
+  const { w, rules } = scratch(t, 'psn-lcdiff-', user);
   for (const [seed, levels] of [
     [1, ['-p', '-s', '-w']],
     [2, ['-s']],
@@ -121,16 +131,7 @@ test('a long run (classified in a worker thread) prints what logcheck 1.4.2 prin
     'Debian logcheck is not installed: .ci/run installs it',
   );
   const user = logcheckUser();
-  const w = mkdtempSync(join(tmpdir(), 'psn-lclong-'));
-  t.after(() => rmSync(w, { recursive: true, force: true }));
-  chmodSync(w, 0o755);
-  writeFileSync(
-    join(w, 'fixture.conf'),
-    `${readFileSync(join(FIXTURES, 'conf', 'fixture.conf'), 'utf8')}${lockConf(w, user)}`,
-  );
-  const rules = copyStockRules(join(w, 'rules'), user);
-  mkdirSync(join(w, 'state'));
-  if (user) chownSync(join(w, 'state'), user.uid, user.gid);
+  const { w, rules } = scratch(t, 'psn-lclong-', user);
   const log = join(w, 'long.log');
   // 12 MB: past the 8 MiB the run classifies itself before it starts a worker.
   writeFileSync(
